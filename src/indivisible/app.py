@@ -1,0 +1,188 @@
+"""The FastAPI application factory: engines are opened in the lifespan, routes are mounted here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from indivisible import __version__
+from indivisible.config import Settings, get_settings
+from indivisible.db import make_engine, make_session_factory
+from indivisible.errors import IndivisibleError, PayloadTooLarge
+
+PROBLEM = "application/problem+json"
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def problem_response(error: IndivisibleError, request: Request) -> JSONResponse:
+    return JSONResponse(
+        error.problem(instance=request.url.path), status_code=error.status, media_type=PROBLEM
+    )
+
+
+class BodyLimit:
+    """Refuses bodies over the limit, by declared length or as they stream in, before parsing."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        error = PayloadTooLarge(
+            f"The request body is over this node's limit of {self.limit} bytes.", code="too_large"
+        )
+        response = JSONResponse(
+            error.problem(instance=scope.get("path")), status_code=413, media_type=PROBLEM
+        )
+        await response(scope, _no_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Indivisible",
+        version=__version__,
+        summary="Registry of a collective-security architecture",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    # Engines are created here rather than on import so that tests and workers choose their own.
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+
+    @app.exception_handler(IndivisibleError)
+    async def _domain_error(request: Request, exc: IndivisibleError) -> Response:
+        from indivisible.web.pages import maybe_redirect_to_login
+
+        redirect = maybe_redirect_to_login(request, exc)
+        if redirect is not None:
+            return redirect
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+            problems.append(
+                {
+                    "field": ".".join(loc) or "body",
+                    "rule": err.get("type", "invalid"),
+                    "message": err.get("msg", ""),
+                }
+            )
+        body = {
+            "type": "urn:indivisible:error:invalid_input",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            "code": "invalid_input",
+            "instance": request.url.path,
+            "errors": problems,
+        }
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
+        )
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    from indivisible.auth.api import router as auth_router
+    from indivisible.registry.api import router as registry_router
+    from indivisible.web.pages import mount as mount_web
+
+    app.include_router(auth_router)
+    app.include_router(registry_router)
+
+    @app.get("/api/v1/health", tags=["node"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    mount_web(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,252 @@
+"""Account rules: who may create whom, how credentials are issued, checked and revoked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from indivisible.audit.service import record_change, snapshot
+from indivisible.auth import repository
+from indivisible.auth.models import ApiToken, Principal, WebSession
+from indivisible.auth.principal import Actor, Role
+from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.auth.secrets import digest, hash_password, new_secret, verify_password
+from indivisible.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from indivisible.registry.models import Body, State
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; we only ever store UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def ensure_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise PermissionDenied(f"This needs one of the roles: {allowed}.", code="role_required")
+
+
+def actor_for(session: Session, principal: Principal) -> Actor:
+    organisation = None
+    if principal.body_code:
+        body = session.get(Body, principal.body_code)
+        organisation = body.organisation_code if body else None
+    return Actor(
+        label=f"principal:{principal.username}",
+        role=Role(principal.role),
+        principal_id=principal.id,
+        state_code=principal.state_code,
+        body_code=principal.body_code,
+        organisation_code=organisation,
+    )
+
+
+def create_principal(session: Session, actor: Actor, data: PrincipalCreate) -> Principal:
+    ensure_role(actor, Role.admin)
+    if data.role is not Role.admin and (data.state is None) == (data.body is None):
+        raise InvalidInput(
+            "A principal acts for exactly one state or one organisation body.",
+            code="state_or_body",
+            field="state",
+        )
+    if data.state is not None and session.get(State, data.state) is None:
+        raise InvalidInput(f"Unknown state code {data.state}.", code="unknown_state", field="state")
+    if data.body is not None and session.get(Body, data.body) is None:
+        raise InvalidInput(f"Unknown body code {data.body}.", code="unknown_body", field="body")
+    if session.scalars(repository.principal_by_username(data.username)).first() is not None:
+        raise Conflict(
+            f"The username {data.username} is taken.", code="duplicate", field="username"
+        )
+    principal = Principal(
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role.value,
+        state_code=data.state,
+        body_code=data.body,
+        password_hash=hash_password(data.password) if data.password else None,
+        active=True,
+        created_at=now(),
+    )
+    session.add(principal)
+    session.flush()
+    after = snapshot(principal)
+    after.pop("password_hash")
+    record_change(
+        session,
+        actor,
+        action="create",
+        subject_type="principal",
+        subject_key=principal.username,
+        before=None,
+        after=after,
+    )
+    return principal
+
+
+def list_principals(session: Session, actor: Actor) -> list[Principal]:
+    ensure_role(actor, Role.admin)
+    return list(session.scalars(select(Principal).order_by(Principal.username)))
+
+
+def authenticate_password(session: Session, username: str, password: str) -> Principal:
+    principal = session.scalars(repository.principal_by_username(username)).first()
+    # Hash even when the user is unknown so that timing does not reveal which usernames exist.
+    stored = principal.password_hash if principal and principal.password_hash else None
+    ok = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if not ok or principal is None or not principal.active:
+        raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
+    return principal
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-only-for-timing")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def issue_token(
+    session: Session, actor: Actor, data: TokenCreate, *, for_username: str | None = None
+) -> IssuedToken:
+    """Create an API token for the actor, or (admins only) for another principal."""
+    owner_id = actor.principal_id
+    if for_username is not None:
+        ensure_role(actor, Role.admin)
+        owner = session.scalars(repository.principal_by_username(for_username)).first()
+        if owner is None:
+            raise NotFound(f"No principal {for_username}.", code="unknown_principal")
+        owner_id = owner.id
+    if owner_id is None:
+        raise InvalidInput("A token must belong to a principal.", code="owner_required")
+    secret = new_secret()
+    token = ApiToken(
+        principal_id=owner_id,
+        name=data.name,
+        prefix=secret[:10],
+        token_hash=digest(secret),
+        created_at=now(),
+        expires_at=now() + timedelta(days=data.expires_in_days) if data.expires_in_days else None,
+    )
+    session.add(token)
+    session.flush()
+    after = snapshot(token)
+    after.pop("token_hash")
+    record_change(
+        session,
+        actor,
+        action="create",
+        subject_type="api_token",
+        subject_key=str(token.id),
+        before=None,
+        after=after,
+    )
+    return IssuedToken(token, secret)
+
+
+def list_tokens(session: Session, actor: Actor, *, username: str | None = None) -> list[ApiToken]:
+    principal_id = actor.principal_id
+    if username is not None:
+        ensure_role(actor, Role.admin)
+        owner = session.scalars(repository.principal_by_username(username)).first()
+        if owner is None:
+            raise NotFound(f"No principal {username}.", code="unknown_principal")
+        principal_id = owner.id
+    if principal_id is None:
+        return []
+    return list(session.scalars(repository.tokens_of(principal_id)))
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    # Someone else's token is reported missing, not forbidden, so ids reveal nothing.
+    if token is None or (actor.role is not Role.admin and token.principal_id != actor.principal_id):
+        raise NotFound(f"No token {token_id}.", code="unknown_token")
+    if token.revoked_at is None:
+        before = snapshot(token)
+        token.revoked_at = now()
+        session.flush()
+        record_change(
+            session,
+            actor,
+            action="revoke",
+            subject_type="api_token",
+            subject_key=str(token.id),
+            before={k: v for k, v in before.items() if k != "token_hash"},
+            after={k: v for k, v in snapshot(token).items() if k != "token_hash"},
+        )
+    return token
+
+
+def resolve_token(session: Session, secret: str) -> Actor:
+    row = session.execute(repository.token_by_hash(digest(secret))).first()
+    if row is None:
+        raise NotAuthenticated("Unknown API token.", code="bad_token")
+    token, principal = row
+    moment = now()
+    if token.revoked_at is not None:
+        raise NotAuthenticated("This API token was revoked.", code="token_revoked")
+    if token.expires_at is not None and _aware(token.expires_at) <= moment:
+        raise NotAuthenticated("This API token has expired.", code="token_expired")
+    if not principal.active:
+        raise NotAuthenticated("This account is disabled.", code="account_disabled")
+    token.last_used_at = moment
+    return actor_for(session, principal)
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    cookie: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def start_web_session(session: Session, principal: Principal, ttl: timedelta) -> StartedSession:
+    cookie = new_secret("s_")
+    csrf = new_secret("c_")
+    expires = now() + ttl
+    session.add(
+        WebSession(
+            principal_id=principal.id,
+            session_hash=digest(cookie),
+            csrf_token=csrf,
+            created_at=now(),
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    return StartedSession(cookie, csrf, expires)
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    actor: Actor
+    csrf_token: str
+    display_name: str
+
+
+def resolve_web_session(session: Session, cookie: str) -> ResolvedSession:
+    row = session.execute(repository.session_by_hash(digest(cookie))).first()
+    if row is None:
+        raise NotAuthenticated("Not logged in.", code="no_session")
+    web_session, principal = row
+    if _aware(web_session.expires_at) <= now() or not principal.active:
+        raise NotAuthenticated("The session has expired.", code="session_expired")
+    return ResolvedSession(
+        actor_for(session, principal), web_session.csrf_token, principal.display_name
+    )
+
+
+def end_web_session(session: Session, cookie: str) -> None:
+    row = session.execute(repository.session_by_hash(digest(cookie))).first()
+    if row is not None:
+        session.delete(row[0])
+        session.flush()

@@ -1,0 +1,23 @@
+"""The ``indivisible`` command: one Typer app, one module per domain, each command owns its commit."""
+
+from __future__ import annotations
+
+import typer
+
+from indivisible.cli import node, registry, users
+
+app = typer.Typer(
+    name="indivisible",
+    help="Run and query an Indivisible node.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+node.register(app)
+app.add_typer(registry.app, name="registry")
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,165 @@
+"""Node life cycle: migrate, load reference data, create demo accounts, serve."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import typer
+import uvicorn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from indivisible.auth import service as auth_service
+from indivisible.auth.models import Principal
+from indivisible.auth.principal import Actor, Role
+from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.cli.common import DatabaseOption, console, settings, transaction
+from indivisible.cli.registry import print_report
+from indivisible.db import make_engine
+from indivisible.migrate import upgrade
+from indivisible.registry import loader
+from indivisible.registry.models import Body
+
+# (username, display name, role, state, body kind + organisation); the body is looked up in the data.
+DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, tuple[str, str] | None]] = [
+    ("admin", "Node administrator", Role.admin, None, None),
+    ("sco-secretariat", "SCO Secretariat officer", Role.secretariat, None, ("secretariat", "SCO")),
+    ("kaz-liaison", "Kazakhstan liaison officer", Role.liaison, "KAZ", None),
+    ("tjk-liaison", "Tajikistan liaison officer", Role.liaison, "TJK", None),
+    ("rus-analyst", "Analyst (Russia)", Role.analyst, "RUS", None),
+    ("chn-observer", "Observer (China)", Role.observer, "CHN", None),
+]
+
+
+def migrate(database_url: str | None) -> None:
+    cfg = settings(database_url)
+    path = cfg.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(cfg.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def init_node(database_url: str | None) -> bool:
+    migrate(database_url)
+    with transaction(database_url) as session:
+        report = loader.load(session, Actor.console("init"))
+        print_report(report)
+    return not report.refused
+
+
+def create_demo_accounts(session: Session) -> list[tuple[str, str, str, str]]:
+    """Creates the demo accounts that do not exist yet; returns (username, role, password, token)."""
+    actor = Actor.console("demo")
+    created = []
+    for username, display, role, state, body_spec in DEMO_ACCOUNTS:
+        if session.scalars(select(Principal).where(Principal.username == username)).first():
+            continue
+        body = None
+        if body_spec is not None:
+            kind, organisation = body_spec
+            body = session.scalars(
+                select(Body.code)
+                .where(Body.kind == kind, Body.organisation_code == organisation)
+                .order_by(Body.code)
+            ).first()
+            if body is None:
+                console.print(
+                    f"[yellow]skipped {username}: no {kind} body of {organisation} in the registry[/yellow]"
+                )
+                continue
+        password = secrets.token_urlsafe(12)
+        auth_service.create_principal(
+            session,
+            actor,
+            PrincipalCreate(
+                username=username,
+                display_name=display,
+                role=role,
+                state=state,
+                body=body,
+                password=password,
+            ),
+        )
+        issued = auth_service.issue_token(
+            session, actor, TokenCreate(name="demo", expires_in_days=30), for_username=username
+        )
+        created.append((username, role.value, password, issued.secret))
+    return created
+
+
+def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
+    if not created:
+        console.print(
+            "Demo accounts already exist; their passwords were printed when they were created. "
+            "Reset one with [bold]indivisible user password USERNAME[/bold]."
+        )
+        return
+    table = Table(title="Demo accounts (shown once: the node keeps only hashes)")
+    for column in ("username", "role", "password", "API token"):
+        table.add_column(column, overflow="fold")
+    for row in created:
+        table.add_row(*row)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(database_url: str | None = DatabaseOption) -> None:
+        """Migrate the database and load the reference data."""
+        if not init_node(database_url):
+            raise typer.Exit(1)
+
+    @app.command()
+    def demo(database_url: str | None = DatabaseOption) -> None:
+        """Create the demo accounts (printed once, with passwords and API tokens)."""
+        with transaction(database_url) as session:
+            created = create_demo_accounts(session)
+        print_accounts(created)
+
+    @app.command()
+    def serve(
+        host: str | None = typer.Option(None, help="Address to listen on."),
+        port: int | None = typer.Option(None, help="Port to listen on."),
+        workers: int = typer.Option(
+            1, help="Worker processes (PostgreSQL only for more than one)."
+        ),
+        database_url: str | None = DatabaseOption,
+    ) -> None:
+        """Serve the web UI and the API."""
+        cfg = settings(database_url)
+        if database_url:
+            import os
+
+            os.environ["INDIVISIBLE_DATABASE_URL"] = database_url
+        console.print(
+            f"Serving on http://{host or cfg.host}:{port or cfg.port}/ (database {cfg.database_url})"
+        )
+        uvicorn.run(
+            "indivisible.app:create_app",
+            factory=True,
+            host=host or cfg.host,
+            port=port or cfg.port,
+            workers=workers,
+            log_level="info",
+        )
+
+    @app.command()
+    def start(
+        host: str | None = typer.Option(None, help="Address to listen on."),
+        port: int | None = typer.Option(None, help="Port to listen on."),
+        database_url: str | None = DatabaseOption,
+    ) -> None:
+        """Everything a new node needs: migrate, load reference data, demo accounts, then serve."""
+        started = datetime.now(UTC)
+        init_node(database_url)
+        with transaction(database_url) as session:
+            created = create_demo_accounts(session)
+        print_accounts(created)
+        console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
+        serve(host=host, port=port, workers=1, database_url=database_url)

@@ -1,0 +1,37 @@
+"""Node settings, read from the environment (prefix ``INDIVISIBLE_``); nothing happens on import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/indivisible.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INDIVISIBLE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # A request body larger than this is refused with 413 before it is parsed.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    session_ttl_hours: int = Field(default=12, ge=1)
+    # Cookies carry the Secure flag unless the node is explicitly run over plain HTTP on loopback.
+    secure_cookies: bool = False
+    default_locale: str = "en"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file when the URL is a file-backed SQLite one."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""Imports every domain's tables so that the metadata Alembic compares against is complete."""
+
+from indivisible.audit.models import ChangeRecord
+from indivisible.auth.models import ApiToken, Principal, WebSession
+from indivisible.db import Base
+from indivisible.registry.models import (
+    Agreement,
+    AgreementParty,
+    Body,
+    Border,
+    Citation,
+    Membership,
+    Obligation,
+    Organisation,
+    Source,
+    State,
+)
+
+__all__ = [
+    "Agreement",
+    "AgreementParty",
+    "ApiToken",
+    "Base",
+    "Body",
+    "Border",
+    "ChangeRecord",
+    "Citation",
+    "Membership",
+    "Obligation",
+    "Organisation",
+    "Principal",
+    "Source",
+    "State",
+    "WebSession",
+]

@@ -1,0 +1,1 @@
+"""The architecture as temporal data: states, borders, organisations, memberships, agreements."""

@@ -1,0 +1,230 @@
+"""The reference-data file format (docs/data.md): parsing, validation and conversion to service inputs.
+
+Run ``python -m indivisible.registry.datafile FILE...`` to check files without a database.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from indivisible.registry.enums import (
+    AgreementKind,
+    BodyKind,
+    DatePrecision,
+    MembershipStatus,
+    ObligationKind,
+    OrganisationKind,
+)
+
+FORMAT = "indivisible-registry/1"
+DATA_DIR = Path(__file__).parent / "data"
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+@dataclass(frozen=True)
+class FuzzyDate:
+    """A date known to the day, the month or the year; stored as its first day."""
+
+    day: date
+    precision: DatePrecision
+
+
+def parse_fuzzy(value: Any) -> Any:
+    if value is None or isinstance(value, FuzzyDate):
+        return value
+    if isinstance(value, date):
+        return FuzzyDate(value, DatePrecision.day)
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not (m := _DATE.match(value.strip())):
+        raise ValueError("a date is written YYYY-MM-DD, YYYY-MM or YYYY")
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    precision = DatePrecision.day if day else DatePrecision.month if month else DatePrecision.year
+    return FuzzyDate(date(int(year), int(month or 1), int(day or 1)), precision)
+
+
+Fuzzy = Annotated[FuzzyDate, BeforeValidator(parse_fuzzy)]
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, populate_by_name=True)
+
+
+class Fact(Entry):
+    # Empty is allowed here so that one unsourced fact is refused on its own, not the whole file.
+    sources: list[str] = []
+    uncertain: str | None = None
+    note: str | None = None
+
+
+class SourceEntry(Entry):
+    title: str
+    publisher: str | None = None
+    url: str | None = None
+    reference: str | None = None
+    accessed: Fuzzy
+    note: str | None = None
+
+
+class Names(Entry):
+    en: str
+    ru: str | None = None
+    zh: str | None = None
+
+
+class Seat(Entry):
+    state: str | None = None
+    city: str | None = None
+
+
+class BodyEntry(Fact):
+    code: str
+    name: Names
+    kind: BodyKind
+    seat: Seat | None = None
+    established: Fuzzy | None = None
+    abolished: Fuzzy | None = None
+
+
+class MembershipEntry(Fact):
+    state: str
+    status: MembershipStatus
+    from_: Fuzzy = Field(alias="from")
+    to: Fuzzy | None = None
+
+
+class OrganisationEntry(Fact):
+    code: str
+    name: Names
+    abbreviation: Names | None = None
+    kind: OrganisationKind
+    founded: Fuzzy | None = None
+    dissolved: Fuzzy | None = None
+    succeeded_by: str | None = None
+    seat: Seat | None = None
+    bodies: list[BodyEntry] = []
+    memberships: list[MembershipEntry] = []
+
+
+class ExtensionEntry(Fact):
+    signed: Fuzzy | None = None
+    until: Fuzzy | None = None
+
+
+class PartyEntry(Fact):
+    state: str | None = None
+    members_of: str | None = None
+    statuses: list[MembershipStatus] = [MembershipStatus.member]
+    from_: Fuzzy | None = Field(default=None, alias="from")
+    to: Fuzzy | None = None
+
+
+class ObligationEntry(Fact):
+    kind: ObligationKind
+    article: str
+    summary: str
+
+
+class AgreementEntry(Fact):
+    code: str
+    title: Names
+    kind: AgreementKind
+    signed: Fuzzy | None = None
+    signed_at: str | None = None
+    in_force: Fuzzy | None = None
+    expires: Fuzzy | None = None
+    extensions: list[ExtensionEntry] = []
+    organisation: str | None = None
+    parties: list[PartyEntry] = []
+    obligations: list[ObligationEntry] = []
+
+    def effective_expiry(self) -> date | None:
+        """The day the agreement stops binding, after its extensions (None: indefinite)."""
+        if self.extensions:
+            last = self.extensions[-1].until
+            return last.day if last else None
+        return self.expires.day if self.expires else None
+
+
+class BorderEntry(Fact):
+    states: tuple[str, str]
+    length_km: float | None = None
+
+
+class DataFile(Entry):
+    format: Literal["indivisible-registry/1"]
+    sources: dict[str, SourceEntry] = {}
+    organisations: list[OrganisationEntry] = []
+    agreements: list[AgreementEntry] = []
+    borders: list[BorderEntry] = []
+
+
+@dataclass
+class FileProblem:
+    path: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.location}: {self.message}"
+
+
+@dataclass
+class ParsedFiles:
+    files: list[tuple[str, DataFile]] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def parse_text(text: str, name: str) -> tuple[DataFile | None, list[FileProblem]]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return None, [FileProblem(name, "yaml", str(exc).replace("\n", " "))]
+    try:
+        return DataFile.model_validate(raw), []
+    except ValidationError as exc:
+        return None, [
+            FileProblem(name, ".".join(str(p) for p in err["loc"]) or "file", err["msg"])
+            for err in exc.errors()
+        ]
+
+
+def data_paths(directory: Path = DATA_DIR) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
+
+
+def parse_files(paths: list[Path]) -> ParsedFiles:
+    parsed = ParsedFiles()
+    for path in paths:
+        data, problems = parse_text(path.read_text(encoding="utf-8"), path.name)
+        parsed.problems.extend(problems)
+        if data is not None:
+            parsed.files.append((path.name, data))
+    return parsed
+
+
+def main(argv: list[str]) -> int:
+    """Check files: the format only; references between facts are checked by a load."""
+    paths = [Path(a) for a in argv] or data_paths()
+    parsed = parse_files(paths)
+    for problem in parsed.problems:
+        print(problem)
+    for name, data in parsed.files:
+        memberships = sum(len(o.memberships) for o in data.organisations)
+        print(
+            f"{name}: {len(data.sources)} sources, {len(data.organisations)} organisations, "
+            f"{memberships} memberships, {len(data.agreements)} agreements, {len(data.borders)} borders"
+        )
+    return 1 if parsed.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Web interface: HTTP routes, templates and static assets."""

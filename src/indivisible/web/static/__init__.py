@@ -1,0 +1,1 @@
+"""Static assets shipped as package data (loaded with importlib.resources)."""

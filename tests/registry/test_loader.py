@@ -1,0 +1,127 @@
+"""Loading reference data: the shipped files, idempotence, and every kind of refusal."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from indivisible.audit.models import ChangeRecord
+from indivisible.auth.principal import Actor
+from indivisible.registry import loader, service
+from indivisible.registry.datafile import parse_text
+from indivisible.registry.models import Membership, Organisation
+from tests.conftest import Backend
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ACTOR = Actor.console("test")
+
+
+def test_shipped_data_loads_without_a_single_refusal(backend: Backend) -> None:
+    assert backend.report.refused == [], "\n".join(map(str, backend.report.refused))
+    counts = backend.report.counts
+    assert counts["state"]["added"] >= 249
+    assert counts["organisation"]["added"] >= 7
+    assert counts["border"]["added"] >= 60
+
+
+def test_second_load_changes_nothing(db: Session) -> None:
+    changes_before = db.scalar(select(func.count()).select_from(ChangeRecord))
+    report = loader.load(db, ACTOR)
+    assert report.refused == []
+    for kind, counts in report.counts.items():
+        assert counts.get("added", 0) == 0, kind
+        assert counts.get("changed", 0) == 0, kind
+    assert db.scalar(select(func.count()).select_from(ChangeRecord)) == changes_before
+
+
+def test_fixture_file_loads_and_answers(db: Session) -> None:
+    report = loader.load(db, ACTOR, [FIXTURES / "good.yaml"])
+    assert report.refused == []
+    assert report.counts["membership"]["added"] == 3
+    members = service.members_on(db, "TESTORG", date(2007, 1, 1)).members
+    assert {(m.state_code, m.status) for m in members} == {("KAZ", "member"), ("UZB", "observer")}
+    uzb = next(
+        m
+        for m in service.members_on(db, "TESTORG", date(2010, 1, 1)).members
+        if m.state_code == "UZB"
+    )
+    assert uzb.status == "member" and uzb.uncertain == "day not known"
+    org = service.organisation_detail(db, "TESTORG")
+    assert org.founded == date(2001, 1, 1) and org.founded_precision == "year"
+    assert [s.key for s in org.sources] == ["test-charter"]
+    assistance = service.bound_to_assist(db, "KAZ", date(2011, 1, 1))
+    assert {d.state for d in assistance.bound_to_assist if d.agreement == "TESTORG-TREATY"} == {
+        "UZB"
+    }
+
+
+def test_a_changed_fact_is_reported_changed_and_logged(db: Session, tmp_path: Path) -> None:
+    loader.load(db, ACTOR, [FIXTURES / "good.yaml"])
+    edited = tmp_path / "good.yaml"
+    edited.write_text(
+        (FIXTURES / "good.yaml").read_text().replace("length_km: 2330", "length_km: 2356")
+    )
+    report = loader.load(db, ACTOR, [edited])
+    assert report.counts["border"]["changed"] == 1
+    assert report.counts["membership"]["unchanged"] == 3
+    log = db.scalars(
+        select(ChangeRecord)
+        .where(ChangeRecord.subject_type == "border")
+        .order_by(ChangeRecord.id.desc())
+    ).first()
+    assert log is not None and log.action == "update"
+    assert (
+        log.before
+        and log.after
+        and log.before["length_km"] == 2330
+        and log.after["length_km"] == 2356
+    )
+
+
+def test_bad_facts_are_refused_one_by_one_and_leave_nothing(db: Session) -> None:
+    report = loader.load(db, ACTOR, [FIXTURES / "bad.yaml"])
+    reasons = {r.where: r.reason for r in report.refused}
+    assert any("KAZ in BADORG" in w and "sources" in r for w, r in reasons.items()), reasons
+    assert any("XXX in BADORG" in w and "Unknown state code XXX" in r for w, r in reasons.items())
+    assert any("TJK in BADORG from 2000" in w and "overlap" in r for w, r in reasons.items())
+    assert any(
+        "KGZ in BADORG" in w and "valid_to must be after valid_from" in r
+        for w, r in reasons.items()
+    )
+    assert any("RUS in BADORG" in w and "no-such-source" in r for w, r in reasons.items())
+    assert any("organisation UNSOURCED" in w and "sources" in r for w, r in reasons.items())
+    assert any("border KAZ-KAZ" in w for w in reasons)
+    # The accepted facts are there; refused ones left no row.
+    states = set(
+        db.scalars(select(Membership.state_code).where(Membership.organisation_code == "BADORG"))
+    )
+    assert states == {"TJK"}
+    assert db.get(Organisation, "UNSOURCED") is None
+
+
+def test_a_malformed_file_is_refused_whole_with_the_place_of_the_error() -> None:
+    data, problems = parse_text(
+        "format: indivisible-registry/1\norganisations:\n  - code: X\n    kind: nonsense\n",
+        "x.yaml",
+    )
+    assert data is None
+    locations = {p.location for p in problems}
+    assert "organisations.0.kind" in locations
+    assert "organisations.0.name" in locations
+    _, problems = parse_text("format: [unclosed", "y.yaml")
+    assert problems and problems[0].location == "yaml"
+
+
+def test_dates_keep_their_precision() -> None:
+    data, problems = parse_text(
+        "format: indivisible-registry/1\nagreements:\n  - code: A\n    title: {en: A}\n    kind: treaty\n"
+        "    signed: '1994-05'\n    extensions:\n      - {signed: '1999', until: '2004-04-20', sources: [x]}\n",
+        "z.yaml",
+    )
+    assert problems == [] and data is not None
+    agreement = data.agreements[0]
+    assert agreement.signed is not None and agreement.signed.precision == "month"
+    assert agreement.effective_expiry() == date(2004, 4, 20)
