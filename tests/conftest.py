@@ -66,10 +66,29 @@ def backend(
     yield Backend(request.param, url, engine, report)
     engine.dispose()
     if admin is not None:
-        name = make_url(url).database
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres_database(admin, url)
+
+
+def _drop_postgres_database(admin: Engine, url: str) -> None:
+    name = make_url(url).database
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_engine(backend: Backend, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on the same backend, for tests of the migrations themselves."""
+    admin: Engine | None = None
+    if backend.name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        url, admin = _postgres_database(os.environ[POSTGRES_ENV])
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    if admin is not None:
+        _drop_postgres_database(admin, url)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from indivisible.db import make_engine, make_session_factory
 from indivisible.errors import IndivisibleError, PayloadTooLarge
 
 PROBLEM = "application/problem+json"
+logger = logging.getLogger("indivisible")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -164,6 +166,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: log it with its traceback, tell the client nothing internal.
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "The node could not complete this request; the error has been logged.",
+            "instance": request.url.path,
+        }
+        return JSONResponse(body, status_code=500, media_type=PROBLEM)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:

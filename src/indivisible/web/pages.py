@@ -18,7 +18,7 @@ from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import new_secret, same
 from indivisible.deps import SESSION_COOKIE, DbSession
 from indivisible.errors import IndivisibleError, NotAuthenticated, PermissionDenied
-from indivisible.i18n import LANGUAGE_NAMES, LOCALES, negotiate, translations
+from indivisible.i18n import LANGUAGE_NAMES, LOCALES, _, negotiate, translations
 from indivisible.registry import service
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Organisation, State
@@ -38,14 +38,46 @@ STATUS_FILLS = {
     MembershipStatus.frozen.value: "#fb923c",
 }
 
-STATUS_LABELS = {
-    "member": "member",
-    "observer": "observer",
-    "dialogue-partner": "dialogue partner",
-    "partner": "partner",
-    "suspended": "suspended",
-    "frozen": "frozen",
-    "withdrawn": "withdrawn",
+# Every closed vocabulary shown to people, marked for translation where it is defined.
+LABELS = {
+    "member": _("member"),
+    "observer": _("observer"),
+    "dialogue-partner": _("dialogue partner"),
+    "partner": _("partner"),
+    "suspended": _("suspended"),
+    "frozen": _("frozen"),
+    "withdrawn": _("withdrawn"),
+    "regional-organisation": _("regional organisation"),
+    "military-alliance": _("military alliance"),
+    "economic-union": _("economic union"),
+    "forum": _("forum"),
+    "universal-organisation": _("universal organisation"),
+    "informal-group": _("informal group"),
+    "secretariat": _("secretariat"),
+    "anti-terrorist-structure": _("anti-terrorist structure"),
+    "anti-drug-centre": _("anti-drug centre"),
+    "collective-force": _("collective force"),
+    "staff": _("staff"),
+    "council": _("council"),
+    "centre": _("centre"),
+    "other": _("other"),
+    "treaty": _("treaty"),
+    "charter": _("charter"),
+    "convention": _("convention"),
+    "agreement": _("agreement"),
+    "declaration": _("declaration"),
+    "protocol": _("protocol"),
+    "mutual-assistance": _("mutual assistance"),
+    "consultation": _("consultation"),
+    "confidence-building": _("confidence building"),
+    "non-aggression": _("non-aggression"),
+    "counter-terrorism": _("counter-terrorism"),
+    "arms-reduction": _("arms reduction"),
+    "information-exchange": _("information exchange"),
+    "non-alignment-against-parties": _("no alliances against the parties"),
+    "day": _("day"),
+    "month": _("month"),
+    "year": _("year"),
 }
 
 _env = Environment(
@@ -88,13 +120,14 @@ class Page:
                 + (f"?{self.request.url.query}" if self.request.url.query else ""),
                 safe="/?=&",
             ),
-            status_label=self.status_label,
+            label=self.label,
             **context,
         )
         return HTMLResponse(html, status_code=status_code)
 
-    def status_label(self, status: str | None) -> str:
-        return self.gettext(STATUS_LABELS.get(status or "", status or ""))
+    def label(self, value: str | None) -> str:
+        """A vocabulary value (status, kind, precision) in the page's language."""
+        return self.gettext(LABELS.get(value or "", value or ""))
 
     def name(self, row: Any, stem: str = "name") -> str:
         """A row's name in the page's language, falling back to English."""
@@ -222,8 +255,7 @@ def _map_context(page: Page, session: DbSession, organisation: str, on: date) ->
     }
     fills = {m.state_code: STATUS_FILLS[m.status] for m in members if m.status in STATUS_FILLS}
     titles = {
-        m.state_code: f"{page.name(states[m.state_code])} — {page.gettext(STATUS_LABELS[m.status])}"
-        for m in members
+        m.state_code: f"{page.name(states[m.state_code])} — {page.label(m.status)}" for m in members
     }
     by_status: dict[str, list[str]] = {}
     for m in members:
