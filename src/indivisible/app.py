@@ -16,6 +16,8 @@ from indivisible import __version__
 from indivisible.config import Settings, get_settings
 from indivisible.db import make_engine, make_session_factory
 from indivisible.errors import IndivisibleError, PayloadTooLarge
+from indivisible.i18n import _, negotiate, translations
+from indivisible.i18n.validation import describe
 
 PROBLEM = "application/problem+json"
 logger = logging.getLogger("indivisible")
@@ -26,9 +28,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def request_gettext(request: Request) -> Callable[[str], str]:
+    """Translations for the language the client asked for (the UI's cookie, then Accept-Language)."""
+    locale = negotiate(
+        request.cookies.get("indivisible_lang"), request.headers.get("accept-language")
+    )
+    return translations(locale).gettext
+
+
 def problem_response(error: IndivisibleError, request: Request) -> JSONResponse:
     return JSONResponse(
-        error.problem(instance=request.url.path), status_code=error.status, media_type=PROBLEM
+        error.problem(instance=request.url.path, gettext=request_gettext(request)),
+        status_code=error.status,
+        media_type=PROBLEM,
     )
 
 
@@ -73,11 +85,12 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         error = PayloadTooLarge(
-            f"The request body is over this node's limit of {self.limit} bytes.", code="too_large"
+            _("The request body is over this node's limit of {limit} bytes."),
+            code="too_large",
+            params={"limit": self.limit},
         )
-        response = JSONResponse(
-            error.problem(instance=scope.get("path")), status_code=413, media_type=PROBLEM
-        )
+        # Only the headers are read, for the language of the answer; the body is never touched.
+        response = problem_response(error, Request(scope))
         await response(scope, _no_receive, send)
 
 
@@ -133,19 +146,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        gettext = request_gettext(request)
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
             problems.append(
                 {
                     "field": ".".join(loc) or "body",
                     "rule": err.get("type", "invalid"),
-                    "message": err.get("msg", ""),
+                    "message": describe(err, gettext),
                 }
             )
         body = {
             "type": "urn:indivisible:error:invalid_input",
-            "title": "Invalid input",
+            "title": gettext("Invalid input"),
             "status": 422,
             "detail": "; ".join(f"{p['field']}: {p['message']}" for p in problems),
             "code": "invalid_input",
@@ -173,9 +187,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         body = {
             "type": "about:blank",
-            "title": "Internal error",
+            "title": request_gettext(request)(_("Internal error")),
             "status": 500,
-            "detail": "The node could not complete this request; the error has been logged.",
+            "detail": request_gettext(request)(
+                _("The node could not complete this request; the error has been logged.")
+            ),
             "instance": request.url.path,
         }
         return JSONResponse(body, status_code=500, media_type=PROBLEM)

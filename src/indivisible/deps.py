@@ -12,6 +12,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import same
 from indivisible.errors import NotAuthenticated, PermissionDenied
+from indivisible.i18n import _
 
 SESSION_COOKIE = "indivisible_session"
 CSRF_HEADER = "x-csrf-token"
@@ -38,7 +39,7 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 def current_actor(request: Request, session: DbSession) -> Actor:
     """One authentication path for every route: a bearer API token or the web session cookie."""
     header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
+    scheme, _space, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials:
         return auth_service.resolve_token(session, credentials.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -49,10 +50,10 @@ def current_actor(request: Request, session: DbSession) -> Actor:
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not same(sent, resolved.csrf_token):
-                raise PermissionDenied("Missing or wrong CSRF token.", code="csrf")
+                raise PermissionDenied(_("Missing or wrong CSRF token."), code="csrf")
         return resolved.actor
     raise NotAuthenticated(
-        "Authentication required: a bearer token or a session.", code="no_credentials"
+        _("Authentication required: a bearer token or a session."), code="no_credentials"
     )
 
 

@@ -10,14 +10,19 @@ Hierarchy::
     ├── PermissionDenied        403  authenticated, but the role or state may not do this
     └── PayloadTooLarge         413  the request body is over the node's limit
 
-Services raise them; one handler per protocol renders them (problem+json for REST).
+Services raise them; one handler per protocol renders them (problem+json for REST). The message
+is an English template marked for translation, with ``params`` filled in after translation, so a
+client gets the detail in the language it asks for (Accept-Language).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
+
+from indivisible.i18n import _
 
 
 @dataclass
@@ -36,26 +41,39 @@ class IndivisibleError(Exception):
     code: str = "error"
     field: str | None = None
     problems: list[FieldProblem] = dataclass_field(default_factory=list)
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
     status: ClassVar[int] = 400
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str] = _("Bad request")
 
     def __post_init__(self) -> None:
-        super().__init__(self.message)
+        super().__init__(self.text())
 
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
+    def text(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The message in the caller's language (English without a gettext)."""
+        template = gettext(self.message) if gettext else self.message
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            # A broken translation must never hide the error itself.
+            return self.message.format(**self.params)
+
+    def problem(
+        self, instance: str | None = None, gettext: Callable[[str], str] | None = None
+    ) -> dict[str, Any]:
         """RFC 9457 problem details for this error."""
+        detail = self.text(gettext)
         body: dict[str, Any] = {
             "type": f"urn:indivisible:error:{self.code}",
-            "title": self.title,
+            "title": gettext(self.title) if gettext else self.title,
             "status": self.status,
-            "detail": self.message,
+            "detail": detail,
             "code": self.code,
         }
         if instance:
             body["instance"] = instance
         errors = list(self.problems)
         if self.field and not errors:
-            errors = [FieldProblem(self.field, self.code, self.message)]
+            errors = [FieldProblem(self.field, self.code, detail)]
         if errors:
             body["errors"] = [p.as_dict() for p in errors]
         return body
@@ -63,29 +81,29 @@ class IndivisibleError(Exception):
 
 class InvalidInput(IndivisibleError):
     status = 422
-    title = "Invalid input"
+    title = _("Invalid input")
 
 
 class NotFound(IndivisibleError):
     status = 404
-    title = "Not found"
+    title = _("Not found")
 
 
 class Conflict(IndivisibleError):
     status = 409
-    title = "Conflict"
+    title = _("Conflict")
 
 
 class NotAuthenticated(IndivisibleError):
     status = 401
-    title = "Not authenticated"
+    title = _("Not authenticated")
 
 
 class PermissionDenied(IndivisibleError):
     status = 403
-    title = "Forbidden"
+    title = _("Forbidden")
 
 
 class PayloadTooLarge(IndivisibleError):
     status = 413
-    title = "Payload too large"
+    title = _("Payload too large")

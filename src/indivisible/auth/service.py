@@ -15,6 +15,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.auth.secrets import digest, hash_password, new_secret, verify_password
 from indivisible.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from indivisible.i18n import _
 from indivisible.registry.models import Body, State
 
 
@@ -30,7 +31,11 @@ def _aware(moment: datetime) -> datetime:
 def ensure_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise PermissionDenied(f"This needs one of the roles: {allowed}.", code="role_required")
+        raise PermissionDenied(
+            _("This needs one of the roles: {roles}."),
+            code="role_required",
+            params={"roles": allowed},
+        )
 
 
 def actor_for(session: Session, principal: Principal) -> Actor:
@@ -52,17 +57,30 @@ def create_principal(session: Session, actor: Actor, data: PrincipalCreate) -> P
     ensure_role(actor, Role.admin)
     if data.role is not Role.admin and (data.state is None) == (data.body is None):
         raise InvalidInput(
-            "A principal acts for exactly one state or one organisation body.",
+            _("A principal acts for exactly one state or one organisation body."),
             code="state_or_body",
             field="state",
         )
     if data.state is not None and session.get(State, data.state) is None:
-        raise InvalidInput(f"Unknown state code {data.state}.", code="unknown_state", field="state")
+        raise InvalidInput(
+            _("Unknown state code {code}."),
+            code="unknown_state",
+            field="state",
+            params={"code": data.state},
+        )
     if data.body is not None and session.get(Body, data.body) is None:
-        raise InvalidInput(f"Unknown body code {data.body}.", code="unknown_body", field="body")
+        raise InvalidInput(
+            _("Unknown body code {code}."),
+            code="unknown_body",
+            field="body",
+            params={"code": data.body},
+        )
     if session.scalars(repository.principal_by_username(data.username)).first() is not None:
         raise Conflict(
-            f"The username {data.username} is taken.", code="duplicate", field="username"
+            _("The username {username} is taken."),
+            code="duplicate",
+            field="username",
+            params={"username": data.username},
         )
     principal = Principal(
         username=data.username,
@@ -101,7 +119,7 @@ def authenticate_password(session: Session, username: str, password: str) -> Pri
     stored = principal.password_hash if principal and principal.password_hash else None
     ok = verify_password(stored or _DUMMY_HASH, password) and stored is not None
     if not ok or principal is None or not principal.active:
-        raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
+        raise NotAuthenticated(_("Wrong username or password."), code="bad_credentials")
     return principal
 
 
@@ -123,10 +141,14 @@ def issue_token(
         ensure_role(actor, Role.admin)
         owner = session.scalars(repository.principal_by_username(for_username)).first()
         if owner is None:
-            raise NotFound(f"No principal {for_username}.", code="unknown_principal")
+            raise NotFound(
+                _("No principal {username}."),
+                code="unknown_principal",
+                params={"username": for_username},
+            )
         owner_id = owner.id
     if owner_id is None:
-        raise InvalidInput("A token must belong to a principal.", code="owner_required")
+        raise InvalidInput(_("A token must belong to a principal."), code="owner_required")
     secret = new_secret()
     token = ApiToken(
         principal_id=owner_id,
@@ -158,7 +180,11 @@ def list_tokens(session: Session, actor: Actor, *, username: str | None = None) 
         ensure_role(actor, Role.admin)
         owner = session.scalars(repository.principal_by_username(username)).first()
         if owner is None:
-            raise NotFound(f"No principal {username}.", code="unknown_principal")
+            raise NotFound(
+                _("No principal {username}."),
+                code="unknown_principal",
+                params={"username": username},
+            )
         principal_id = owner.id
     if principal_id is None:
         return []
@@ -169,7 +195,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     # Someone else's token is reported missing, not forbidden, so ids reveal nothing.
     if token is None or (actor.role is not Role.admin and token.principal_id != actor.principal_id):
-        raise NotFound(f"No token {token_id}.", code="unknown_token")
+        raise NotFound(_("No token {id}."), code="unknown_token", params={"id": token_id})
     if token.revoked_at is None:
         before = snapshot(token)
         token.revoked_at = now()
@@ -189,15 +215,15 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
 def resolve_token(session: Session, secret: str) -> Actor:
     row = session.execute(repository.token_by_hash(digest(secret))).first()
     if row is None:
-        raise NotAuthenticated("Unknown API token.", code="bad_token")
+        raise NotAuthenticated(_("Unknown API token."), code="bad_token")
     token, principal = row
     moment = now()
     if token.revoked_at is not None:
-        raise NotAuthenticated("This API token was revoked.", code="token_revoked")
+        raise NotAuthenticated(_("This API token was revoked."), code="token_revoked")
     if token.expires_at is not None and _aware(token.expires_at) <= moment:
-        raise NotAuthenticated("This API token has expired.", code="token_expired")
+        raise NotAuthenticated(_("This API token has expired."), code="token_expired")
     if not principal.active:
-        raise NotAuthenticated("This account is disabled.", code="account_disabled")
+        raise NotAuthenticated(_("This account is disabled."), code="account_disabled")
     token.last_used_at = moment
     return actor_for(session, principal)
 
@@ -236,10 +262,10 @@ class ResolvedSession:
 def resolve_web_session(session: Session, cookie: str) -> ResolvedSession:
     row = session.execute(repository.session_by_hash(digest(cookie))).first()
     if row is None:
-        raise NotAuthenticated("Not logged in.", code="no_session")
+        raise NotAuthenticated(_("Not logged in."), code="no_session")
     web_session, principal = row
     if _aware(web_session.expires_at) <= now() or not principal.active:
-        raise NotAuthenticated("The session has expired.", code="session_expired")
+        raise NotAuthenticated(_("The session has expired."), code="session_expired")
     return ResolvedSession(
         actor_for(session, principal), web_session.csrf_token, principal.display_name
     )

@@ -38,7 +38,7 @@ def transaction(database_url: str | None = None) -> Iterator[Session]:
             yield session
     except IndivisibleError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        err_console.print(f"[red]error[/red]{where}: {exc.message}")
+        err_console.print(f"[red]error[/red]{where}: {exc.text()}", highlight=False)
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import typer
 import uvicorn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -100,12 +99,14 @@ def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
             "Reset one with [bold]indivisible user password USERNAME[/bold]."
         )
         return
-    table = Table(title="Demo accounts (shown once: the node keeps only hashes)")
-    for column in ("username", "role", "password", "API token"):
-        table.add_column(column, overflow="fold")
-    for row in created:
-        table.add_row(*row)
-    console.print(table)
+    # One line per account, never wrapped, so a password or token can be copied whole.
+    console.print("[bold]Demo accounts[/bold] (shown once: the node keeps only hashes)")
+    for username, role, password, token in created:
+        console.print(
+            f"  {username:<16} {role:<12} password: {password}   API token: {token}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

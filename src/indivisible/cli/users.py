@@ -15,6 +15,7 @@ from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.auth.secrets import hash_password
 from indivisible.cli.common import DatabaseOption, JsonOption, console, emit, transaction
 from indivisible.errors import NotFound
+from indivisible.i18n import _
 
 user_app = typer.Typer(help="People and machine accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -82,7 +83,11 @@ def reset_password(username: str, database_url: str | None = DatabaseOption) -> 
     with transaction(database_url) as session:
         principal = session.scalars(select(Principal).where(Principal.username == username)).first()
         if principal is None:
-            raise NotFound(f"No principal {username}.", code="unknown_principal")
+            raise NotFound(
+                _("No principal {username}."),
+                code="unknown_principal",
+                params={"username": username},
+            )
         principal.password_hash = hash_password(password)
     console.print(f"New password for {username} (shown once): [bold]{password}[/bold]")
 

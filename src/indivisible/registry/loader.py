@@ -93,7 +93,7 @@ def _explain(exc: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
         )
     if isinstance(exc, IndivisibleError):
-        return f"{exc.field}: {exc.message}" if exc.field else exc.message
+        return f"{exc.field}: {exc.text()}" if exc.field else exc.text()
     raise exc
 
 

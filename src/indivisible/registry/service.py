@@ -19,6 +19,7 @@ from indivisible.audit.service import record_change, snapshot
 from indivisible.auth.principal import Actor, Role
 from indivisible.db import Base
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from indivisible.i18n import _
 from indivisible.registry import repository
 from indivisible.registry.enums import INACTIVE_STATUSES, MembershipStatus, ObligationKind
 from indivisible.registry.models import (
@@ -84,7 +85,9 @@ def ensure_may_edit(actor: Actor, organisation: str | None = None) -> None:
     ):
         return
     raise PermissionDenied(
-        "Only the node's admins, or the secretariat of the organisation concerned, edit the registry.",
+        _(
+            "Only the node's admins, or the secretariat of the organisation concerned, edit the registry."
+        ),
         code="registry_edit_denied",
     )
 
@@ -95,33 +98,56 @@ def ensure_may_edit(actor: Actor, organisation: str | None = None) -> None:
 def get_state(session: Session, code: str, *, field: str = "state") -> State:
     state = session.get(State, code)
     if state is None:
-        raise NotFound(f"Unknown state code {code}.", code="unknown_state", field=field)
+        raise NotFound(
+            _("Unknown state code {code}."),
+            code="unknown_state",
+            field=field,
+            params={"code": code},
+        )
     return state
 
 
 def get_organisation(session: Session, code: str, *, field: str = "organisation") -> Organisation:
     organisation = session.get(Organisation, code)
     if organisation is None:
-        raise NotFound(f"Unknown organisation {code}.", code="unknown_organisation", field=field)
+        raise NotFound(
+            _("Unknown organisation {code}."),
+            code="unknown_organisation",
+            field=field,
+            params={"code": code},
+        )
     return organisation
 
 
 def get_agreement(session: Session, code: str) -> Agreement:
     agreement = session.get(Agreement, code)
     if agreement is None:
-        raise NotFound(f"Unknown agreement {code}.", code="unknown_agreement", field="agreement")
+        raise NotFound(
+            _("Unknown agreement {code}."),
+            code="unknown_agreement",
+            field="agreement",
+            params={"code": code},
+        )
     return agreement
 
 
 def _require_state(session: Session, code: str | None, field: str) -> None:
     if code is not None and session.get(State, code) is None:
-        raise InvalidInput(f"Unknown state code {code}.", code="unknown_state", field=field)
+        raise InvalidInput(
+            _("Unknown state code {code}."),
+            code="unknown_state",
+            field=field,
+            params={"code": code},
+        )
 
 
 def _require_organisation(session: Session, code: str | None, field: str) -> None:
     if code is not None and session.get(Organisation, code) is None:
         raise InvalidInput(
-            f"Unknown organisation {code}.", code="unknown_organisation", field=field
+            _("Unknown organisation {code}."),
+            code="unknown_organisation",
+            field=field,
+            params={"code": code},
         )
 
 
@@ -131,7 +157,7 @@ def _require_organisation(session: Session, code: str | None, field: str) -> Non
 def _source_ids(session: Session, keys: Collection[str]) -> list[int]:
     if not keys:
         raise InvalidInput(
-            "A fact needs at least one source.", code="source_required", field="sources"
+            _("A fact needs at least one source."), code="source_required", field="sources"
         )
     found = dict(
         session.execute(select(Source.key, Source.id).where(Source.key.in_(list(keys))))
@@ -141,7 +167,10 @@ def _source_ids(session: Session, keys: Collection[str]) -> list[int]:
     missing = sorted(set(keys) - set(found))
     if missing:
         raise InvalidInput(
-            f"Unknown source key(s): {', '.join(missing)}.", code="unknown_source", field="sources"
+            _("Unknown source key(s): {keys}."),
+            code="unknown_source",
+            field="sources",
+            params={"keys": ", ".join(missing)},
         )
     return [found[k] for k in keys]
 
@@ -267,24 +296,39 @@ def put_source(session: Session, actor: Actor, data: SourceCreate) -> tuple[Sour
 def add_source(session: Session, actor: Actor, data: SourceCreate) -> Source:
     ensure_may_edit(actor)
     if session.scalars(select(Source).where(Source.key == data.key)).first() is not None:
-        raise Conflict(f"Source {data.key} already exists.", code="duplicate", field="key")
-    source, _ = put_source(session, actor, data)
+        raise Conflict(
+            _("Source {key} already exists."),
+            code="duplicate",
+            field="key",
+            params={"key": data.key},
+        )
+    source, _outcome = put_source(session, actor, data)
     return source
 
 
 def add_organisation(session: Session, actor: Actor, data: OrganisationCreate) -> Organisation:
     ensure_may_edit(actor, data.code)
     if session.get(Organisation, data.code) is not None:
-        raise Conflict(f"Organisation {data.code} already exists.", code="duplicate", field="code")
-    row, _ = put_organisation(session, actor, data)
+        raise Conflict(
+            _("Organisation {code} already exists."),
+            code="duplicate",
+            field="code",
+            params={"code": data.code},
+        )
+    row, _outcome = put_organisation(session, actor, data)
     return row
 
 
 def add_body(session: Session, actor: Actor, data: BodyCreate) -> Body:
     ensure_may_edit(actor, data.organisation)
     if session.get(Body, data.code) is not None:
-        raise Conflict(f"Body {data.code} already exists.", code="duplicate", field="code")
-    row, _ = put_body(session, actor, data)
+        raise Conflict(
+            _("Body {code} already exists."),
+            code="duplicate",
+            field="code",
+            params={"code": data.code},
+        )
+    row, _outcome = put_body(session, actor, data)
     return row
 
 
@@ -374,11 +418,19 @@ def _check_overlap(
         if (end is None or other.valid_from < end) and (other_end is None or start < other_end):
             until = other_end.isoformat() if other_end else "open"
             raise Conflict(
-                f"{state} already has a {other.status} period in {organisation} "
-                f"from {other.valid_from.isoformat()} to {until}; periods of one state "
-                "in one organisation may not overlap.",
+                _(
+                    "{state} already has a {status} period in {organisation} from {start} to "
+                    "{end}; periods of one state in one organisation may not overlap."
+                ),
                 code="overlapping_membership",
                 field="valid_from",
+                params={
+                    "state": state,
+                    "status": other.status,
+                    "organisation": organisation,
+                    "start": other.valid_from.isoformat(),
+                    "end": until,
+                },
             )
 
 
@@ -435,7 +487,7 @@ def add_membership(session: Session, actor: Actor, data: MembershipCreate) -> Me
     _require_state(session, data.state, "state")
     _require_organisation(session, data.organisation, "organisation")
     _check_overlap(session, data.state, data.organisation, data.valid_from, data.valid_to, None)
-    row, _ = put_membership(session, actor, data)
+    row, _outcome = put_membership(session, actor, data)
     return row
 
 
@@ -444,13 +496,15 @@ def update_membership(
 ) -> Membership:
     row = session.get(Membership, membership_id)
     if row is None:
-        raise NotFound(f"No membership {membership_id}.", code="unknown_membership")
+        raise NotFound(
+            _("No membership {id}."), code="unknown_membership", params={"id": membership_id}
+        )
     ensure_may_edit(actor, row.organisation_code)
     changes = data.model_dump(exclude_unset=True)
     end = changes.get("valid_to", row.valid_to)
     if end is not None and end <= row.valid_from:
         raise InvalidInput(
-            "valid_to must be after valid_from (periods are half-open).",
+            _("valid_to must be after valid_from (periods are half-open)."),
             code="period",
             field="valid_to",
         )
@@ -474,7 +528,9 @@ def update_membership(
 def delete_membership(session: Session, actor: Actor, membership_id: int) -> None:
     row = session.get(Membership, membership_id)
     if row is None:
-        raise NotFound(f"No membership {membership_id}.", code="unknown_membership")
+        raise NotFound(
+            _("No membership {id}."), code="unknown_membership", params={"id": membership_id}
+        )
     ensure_may_edit(actor, row.organisation_code)
     before = snapshot(row)
     _uncite(session, "membership", str(row.id))
@@ -596,8 +652,13 @@ def put_agreement(
 def add_agreement(session: Session, actor: Actor, data: AgreementCreate) -> Agreement:
     ensure_may_edit(actor, data.organisation)
     if session.get(Agreement, data.code) is not None:
-        raise Conflict(f"Agreement {data.code} already exists.", code="duplicate", field="code")
-    agreement, _ = put_agreement(session, actor, data)
+        raise Conflict(
+            _("Agreement {code} already exists."),
+            code="duplicate",
+            field="code",
+            params={"code": data.code},
+        )
+    agreement, _outcome = put_agreement(session, actor, data)
     return agreement
 
 
@@ -695,8 +756,8 @@ def put_border(session: Session, actor: Actor, data: BorderCreate) -> tuple[Bord
 def add_border(session: Session, actor: Actor, data: BorderCreate) -> Border:
     ensure_may_edit(actor)
     if session.scalars(repository.border_between(*data.states)).first() is not None:
-        raise Conflict("This border is already recorded.", code="duplicate", field="states")
-    row, _ = put_border(session, actor, data)
+        raise Conflict(_("This border is already recorded."), code="duplicate", field="states")
+    row, _outcome = put_border(session, actor, data)
     return row
 
 
@@ -746,14 +807,18 @@ def agreement_detail(session: Session, code: str) -> AgreementRead:
 def membership_detail(session: Session, membership_id: int) -> MembershipRead:
     row = session.get(Membership, membership_id)
     if row is None:
-        raise NotFound(f"No membership {membership_id}.", code="unknown_membership")
+        raise NotFound(
+            _("No membership {id}."), code="unknown_membership", params={"id": membership_id}
+        )
     return _memberships(session, [row])[0]
 
 
 def body_detail(session: Session, code: str) -> BodyRead:
     row = session.get(Body, code)
     if row is None:
-        raise NotFound(f"No body {code}.", code="unknown_body", field="body")
+        raise NotFound(
+            _("No body {code}."), code="unknown_body", field="body", params={"code": code}
+        )
     return _read(session, "body", [row], BodyRead, "code")[0]
 
 

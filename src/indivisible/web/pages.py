@@ -137,7 +137,7 @@ class Page:
 def web_page(request: Request, session: DbSession) -> Page:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise NotAuthenticated("Not logged in.", code="no_session")
+        raise NotAuthenticated(_("Not logged in."), code="no_session")
     resolved = auth_service.resolve_web_session(session, cookie)
     return Page(request, resolved.actor, resolved.csrf_token, resolved.display_name)
 
@@ -155,7 +155,7 @@ def maybe_redirect_to_login(request: Request, exc: IndivisibleError) -> Redirect
 
 def _check_form_csrf(page: Page, token: str) -> None:
     if not page.csrf or not same(token, page.csrf):
-        raise PermissionDenied("Missing or wrong CSRF token.", code="csrf")
+        raise PermissionDenied(_("Missing or wrong CSRF token."), code="csrf")
 
 
 def _safe_next(target: str | None) -> str:
@@ -195,7 +195,7 @@ def login(
     page = Page(request, None, None, None)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not same(cookie, csrf):
-        raise PermissionDenied("Missing or wrong CSRF token.", code="csrf")
+        raise PermissionDenied(_("Missing or wrong CSRF token."), code="csrf")
     try:
         principal = auth_service.authenticate_password(session, username, password)
     except NotAuthenticated:
