@@ -22,7 +22,46 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from indivisible.i18n import _
+
+
+class ProblemField(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the REST API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    instance: str | None = None
+    errors: list[ProblemField] = []
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
+
+# Declared on every router so the OpenAPI description shows the error answers clients really get.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("No valid credentials."),
+    403: _problem("The role or state may not do this, or the CSRF token is missing."),
+    404: _problem("No such object, or not visible to the caller."),
+    409: _problem("The write contradicts what is stored."),
+    413: _problem("The request body is over the node's limit."),
+    422: _problem("A value breaks a rule; errors[] names each field and rule."),
+}
 
 
 @dataclass

@@ -14,13 +14,14 @@ from indivisible.auth.schemas import (
     TokenRead,
 )
 from indivisible.deps import CurrentActor, DbSession
-from indivisible.errors import NotFound
+from indivisible.errors import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/me")
 def me(actor: CurrentActor) -> dict[str, str | None]:
+    """Who the credentials belong to: principal, role, state or body."""
     return {
         "principal": actor.label,
         "role": actor.role.value,
@@ -32,6 +33,7 @@ def me(actor: CurrentActor) -> dict[str, str | None]:
 
 @router.get("/tokens", response_model=list[TokenRead])
 def list_tokens(session: DbSession, actor: CurrentActor) -> list[TokenRead]:
+    """The caller's API tokens (never their secrets)."""
     return [TokenRead.model_validate(t) for t in service.list_tokens(session, actor)]
 
 
@@ -46,11 +48,13 @@ def create_token(data: TokenCreate, session: DbSession, actor: CurrentActor) -> 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
 def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> TokenRead:
+    """Revoke one of the caller's tokens (admins: any token)."""
     return TokenRead.model_validate(service.revoke_token(session, actor, token_id))
 
 
 @router.get("/principals", response_model=list[PrincipalRead])
 def list_principals(session: DbSession, actor: CurrentActor) -> list[PrincipalRead]:
+    """Every account on the node (admins only)."""
     return [PrincipalRead.model_validate(p) for p in service.list_principals(session, actor)]
 
 
@@ -58,8 +62,6 @@ def list_principals(session: DbSession, actor: CurrentActor) -> list[PrincipalRe
 def create_principal(
     data: PrincipalCreate, session: DbSession, actor: CurrentActor
 ) -> PrincipalRead:
+    """Create an account acting for one state or one organisation body (admins only)."""
     service.ensure_role(actor, Role.admin)
     return PrincipalRead.model_validate(service.create_principal(session, actor, data))
-
-
-__all__ = ["NotFound", "router"]
