@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from indivisible import __version__
 from indivisible.config import Settings, get_settings
 from indivisible.db import make_engine, make_session_factory
-from indivisible.errors import IndivisibleError, PayloadTooLarge
+from indivisible.errors import IndivisibleError, InvalidInput, NotAuthenticated, PayloadTooLarge
 from indivisible.i18n import _, negotiate, translations
 from indivisible.i18n.validation import describe
 
@@ -37,15 +37,28 @@ def request_gettext(request: Request) -> Callable[[str], str]:
 
 
 def problem_response(error: IndivisibleError, request: Request) -> JSONResponse:
+    # RFC 9110: a 401 names the scheme the client should use.
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="indivisible"'}
+        if isinstance(error, NotAuthenticated)
+        else None
+    )
     return JSONResponse(
         error.problem(instance=request.url.path, gettext=request_gettext(request)),
         status_code=error.status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 
-class BodyLimit:
-    """Refuses bodies over the limit, by declared length or as they stream in, before parsing."""
+class Guard:
+    """Pure ASGI guard in front of the app: refuses what the app must never see, and adds the
+    security headers to every answer.
+
+    - NUL characters in the path or query (PostgreSQL cannot store them): 400.
+    - Bodies over the limit, declared or streamed (chunked): 413. The body is read here, up to
+      the limit, and replayed to the app, so an oversize upload never reaches a parser.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -55,33 +68,52 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
-            return
-        received = 0
-        started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                started = True
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _value in headers}
+                headers += [
+                    (name.encode(), value.encode())
+                    for name, value in SECURITY_HEADERS.items()
+                    if name.encode() not in present
+                ]
+                message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, send)
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            error = InvalidInput(_("URLs may not contain NUL characters."), code="nul_in_url")
+            await problem_response(error, Request(scope))(scope, _no_receive, send_with_headers)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send_with_headers)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, send_with_headers)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_headers)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         error = PayloadTooLarge(
@@ -90,12 +122,7 @@ class BodyLimit:
             params={"limit": self.limit},
         )
         # Only the headers are read, for the language of the answer; the body is never touched.
-        response = problem_response(error, Request(scope))
-        await response(scope, _no_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
+        await problem_response(error, Request(scope))(scope, _no_receive, send)
 
 
 async def _no_receive() -> Message:
@@ -126,7 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Registry of a collective-security architecture",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # FastAPI's own page loads Swagger UI from a CDN with an inline script, which the CSP
+        # refuses and an offline node cannot reach; web/apidocs.py serves a vendored copy.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -137,19 +166,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(IndivisibleError)
     async def _domain_error(request: Request, exc: IndivisibleError) -> Response:
-        from indivisible.web.pages import maybe_redirect_to_login
+        from indivisible.web.pages import error_page, maybe_redirect_to_login
 
         redirect = maybe_redirect_to_login(request, exc)
         if redirect is not None:
             return redirect
-        return problem_response(exc, request)
+        gettext = request_gettext(request)
+        page = error_page(request, exc.status, exc.title, exc.text(gettext))
+        return page if page is not None else problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        from indivisible.web.pages import error_page
+
         gettext = request_gettext(request)
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+            # For unparseable JSON Pydantic gives the character offset as the location.
+            loc = (
+                []
+                if err.get("type") == "json_invalid"
+                else [str(p) for p in err.get("loc", ()) if p != "body"]
+            )
             problems.append(
                 {
                     "field": ".".join(loc) or "body",
@@ -166,10 +204,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "instance": request.url.path,
             "errors": problems,
         }
-        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+        page = error_page(request, 422, _("Invalid input"), str(body["detail"]))
+        return page if page is not None else JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        from indivisible.web.pages import error_page
+
+        if exc.status_code == 404:
+            page = error_page(
+                request, 404, _("Not found"), request_gettext(request)(_("There is no such page."))
+            )
+            if page is not None:
+                return page
         body = {
             "type": "about:blank",
             "title": str(exc.detail),
@@ -194,19 +241,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=500, media_type=PROBLEM)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+        # This answer leaves through Starlette's outermost layer, past the guard: add the headers here.
+        return JSONResponse(body, status_code=500, media_type=PROBLEM, headers=SECURITY_HEADERS)
 
     from indivisible.auth.api import router as auth_router
     from indivisible.registry.api import router as registry_router
+    from indivisible.web.apidocs import router as apidocs_router
     from indivisible.web.pages import mount as mount_web
 
+    app.include_router(apidocs_router)
     app.include_router(auth_router)
     app.include_router(registry_router)
 
@@ -215,5 +258,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     mount_web(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Guard, limit=settings.max_body_bytes)
     return app

@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     # A request body larger than this is refused with 413 before it is parsed.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     session_ttl_hours: int = Field(default=12, ge=1)
-    # Cookies carry the Secure flag unless the node is explicitly run over plain HTTP on loopback.
+    # Off by default because the embedded node serves plain HTTP on loopback, where browsers
+    # would drop Secure cookies; turn it on whenever the node is reached over HTTPS.
     secure_cookies: bool = False
     default_locale: str = "en"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from indivisible.auth import service as auth_service
@@ -36,12 +37,19 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def current_actor(request: Request, session: DbSession) -> Actor:
+# Declared so the OpenAPI description (and Swagger UI's Authorize button) shows the scheme;
+# auto_error is off because a browser may authenticate with the session cookie instead.
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: ind_...")
+
+
+def current_actor(
+    request: Request,
+    session: DbSession,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor:
     """One authentication path for every route: a bearer API token or the web session cookie."""
-    header = request.headers.get("authorization", "")
-    scheme, _space, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials:
-        return auth_service.resolve_token(session, credentials.strip())
+    if bearer is not None and bearer.credentials:
+        return auth_service.resolve_token(session, bearer.credentials.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         resolved = auth_service.resolve_web_session(session, cookie)
@@ -58,3 +66,6 @@ def current_actor(request: Request, session: DbSession) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+# Row ids in paths: bounded to what an INTEGER column holds, so an absurd id is a 422, not a 500.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Row id.")]

@@ -140,3 +140,41 @@ def test_admins_manage_accounts_over_http(client: TestClient, accounts: dict[str
         client.get("/api/v1/auth/principals", headers=accounts["analyst"].headers).status_code
         == 403
     )
+
+
+def test_disabling_refuses_tokens_and_ends_sessions(
+    db: Session, accounts: dict[str, Account]
+) -> None:
+    from datetime import timedelta as td
+
+    principal = db.scalars(select(Principal).where(Principal.username == "t-liaison")).one()
+    started = service.start_web_session(db, principal, td(hours=1))
+    service.set_active(db, Actor.console("t"), "t-liaison", False)
+    with pytest.raises(NotAuthenticated):
+        service.resolve_token(db, accounts["liaison"].token)
+    with pytest.raises(NotAuthenticated):
+        service.resolve_web_session(db, started.cookie)
+    service.set_active(db, Actor.console("t"), "t-liaison", True)
+    assert service.resolve_token(db, accounts["liaison"].token).state_code == "KAZ"
+    # The session ended with the disabling; enabling does not bring it back.
+    with pytest.raises(NotAuthenticated):
+        service.resolve_web_session(db, started.cookie)
+
+
+def test_a_new_password_ends_sessions_and_is_logged_without_the_hash(
+    db: Session, accounts: dict[str, Account]
+) -> None:
+    from datetime import timedelta as td
+
+    principal = db.scalars(select(Principal).where(Principal.username == "t-analyst")).one()
+    started = service.start_web_session(db, principal, td(hours=1))
+    service.set_password(db, Actor.console("t"), "t-analyst", "a-brand-new-password")
+    with pytest.raises(NotAuthenticated):
+        service.resolve_web_session(db, started.cookie)
+    assert service.authenticate_password(db, "t-analyst", "a-brand-new-password").id == principal.id
+    record = db.scalars(
+        select(ChangeRecord).where(
+            ChangeRecord.action == "set_password", ChangeRecord.subject_key == "t-analyst"
+        )
+    ).one()
+    assert record.before is None and record.after is None

@@ -129,3 +129,39 @@ def test_users_and_tokens(backend: Backend) -> None:
         ],
     )
     assert result.exit_code == 2 and "taken" in result.output
+
+
+def test_codes_are_case_insensitive_and_bad_values_get_no_traceback(backend: Backend) -> None:
+    out = json.loads(run(backend, "registry", "members", "sco", "--on", "2017-06-09", "--json"))
+    assert out["organisation"] == "SCO"
+    assert json.loads(run(backend, "registry", "timeline", "csto", "--json"))
+    result = runner.invoke(
+        app, ["token", "create", "admin", "--days", "0", "--database-url", backend.url]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "expires_in_days" in result.output
+    result = runner.invoke(
+        app, ["token", "revoke", "99999999999999999999", "--database-url", backend.url]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_disable_and_password_reset_shut_an_account_out(backend: Backend) -> None:
+    run(
+        backend,
+        "user",
+        "create",
+        "cli-disable",
+        "--role",
+        "observer",
+        "--name",
+        "D",
+        "--state",
+        "MNG",
+    )
+    run(backend, "user", "disable", "cli-disable")
+    users = {u["username"]: u for u in json.loads(run(backend, "user", "list", "--json"))}
+    assert users["cli-disable"]["active"] is False
+    assert "no" in run(backend, "user", "list").split("cli-disable", 1)[1].splitlines()[0]
+    run(backend, "user", "enable", "cli-disable")
+    assert "New password for cli-disable" in run(backend, "user", "password", "cli-disable")

@@ -125,3 +125,163 @@ def test_dates_keep_their_precision() -> None:
     agreement = data.agreements[0]
     assert agreement.signed is not None and agreement.signed.precision == "month"
     assert agreement.effective_expiry() == date(2004, 4, 20)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text("format: indivisible-registry/1\n" + text, encoding="utf-8")
+    return path
+
+
+SOURCES = """sources:
+  t-src: {title: T, reference: "doc 1", accessed: "2026-11-23"}
+"""
+
+
+def test_a_key_defined_twice_across_files_is_refused_the_second_time(
+    db: Session, tmp_path: Path
+) -> None:
+    one = _write(
+        tmp_path,
+        "a.yaml",
+        SOURCES
+        + """organisations:
+  - {code: ORGA, name: {en: A}, kind: forum, sources: [t-src],
+     bodies: [{code: SHARED-BODY, name: {en: B}, kind: council, sources: [t-src]}]}
+""",
+    )
+    two = _write(
+        tmp_path,
+        "b.yaml",
+        """organisations:
+  - {code: ORGA, name: {en: A again}, kind: forum, sources: [t-src]}
+  - {code: ORGB, name: {en: B}, kind: forum, sources: [t-src],
+     bodies: [{code: SHARED-BODY, name: {en: B}, kind: council, sources: [t-src]}]}
+""",
+    )
+    first = loader.load(db, ACTOR, [one, two])
+    reasons = [str(r) for r in first.refused]
+    assert any(
+        "organisation ORGA is defined more than once (first in a.yaml)" in r for r in reasons
+    )
+    assert any("body SHARED-BODY is defined more than once" in r for r in reasons)
+    second = loader.load(db, ACTOR, [one, two])
+    assert all(c.get("changed", 0) == 0 and c.get("added", 0) == 0 for c in second.counts.values())
+
+
+def test_a_repeated_yaml_key_refuses_the_file() -> None:
+    data, problems = parse_text(
+        SOURCES + "  t-src: {title: Other, reference: x, accessed: '2026-01-01'}\n", "dup.yaml"
+    )
+    assert data is None
+    assert "appears twice" in problems[0].message
+
+
+def test_duplicate_citations_and_state_statuses_are_refused(db: Session, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "c.yaml",
+        SOURCES
+        + """agreements:
+  - code: DUP-CITE
+    title: {en: D}
+    kind: treaty
+    signed: "2000-01-01"
+    sources: [t-src, t-src]
+    parties: [{state: KAZ, sources: [t-src]}]
+  - code: STATE-STATUSES
+    title: {en: S}
+    kind: treaty
+    signed: "2000-01-01"
+    sources: [t-src]
+    parties: [{state: KAZ, statuses: [observer], sources: [t-src]}]
+""",
+    )
+    report = loader.load(db, ACTOR, [path])
+    reasons = " ".join(str(r) for r in report.refused)
+    assert "each source may be cited once" in reasons
+    assert "statuses apply only to the members of an organisation" in reasons
+
+
+def test_the_bodies_and_memberships_of_a_refused_organisation_are_reported(
+    db: Session, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        "d.yaml",
+        SOURCES
+        + """organisations:
+  - code: NOSOURCE
+    name: {en: N}
+    kind: forum
+    bodies: [{code: NOSOURCE-B, name: {en: B}, kind: council, sources: [t-src]}]
+    memberships: [{state: KAZ, status: member, from: "2001-01-01", sources: [t-src]}]
+""",
+    )
+    report = loader.load(db, ACTOR, [path])
+    assert report.counts["body"]["refused"] == 1
+    assert report.counts["membership"]["refused"] == 1
+    assert any("organisation NOSOURCE was refused" in str(r) for r in report.refused)
+
+
+def test_a_corrected_date_replaces_the_old_period_and_a_dropped_fact_is_removed(
+    db: Session, tmp_path: Path
+) -> None:
+    text = (FIXTURES / "good.yaml").read_text()
+    path = tmp_path / "good.yaml"
+    path.write_text(text)
+    loader.load(db, ACTOR, [path])
+    path.write_text(
+        text.replace(
+            '{state: KAZ, status: member, from: "2001-01-01"',
+            '{state: KAZ, status: member, from: "2001-06-15"',
+        ).replace(
+            "borders:\n  - {states: [UZB, KAZ], length_km: 2330, sources: [test-charter]}\n", ""
+        )
+    )
+    report = loader.load(db, ACTOR, [path])
+    assert report.refused == []
+    assert report.counts["membership"]["removed"] == 1
+    assert report.counts["membership"]["added"] == 1
+    assert report.counts["border"]["removed"] == 1
+    periods = [
+        p
+        for row in service.membership_timeline(db, "TESTORG")
+        if row.state == "KAZ"
+        for p in row.periods
+    ]
+    assert [p.valid_from for p in periods] == [date(2001, 6, 15)]
+
+
+def test_a_load_never_removes_what_the_api_added(db: Session) -> None:
+    from indivisible.registry.schemas import MembershipCreate
+
+    service.add_membership(
+        db,
+        ACTOR,
+        MembershipCreate(
+            state="NZL",
+            organisation="SCO",
+            status="partner",
+            valid_from=date(2030, 1, 1),
+            sources=["iso-3166-1"],
+        ),
+    )
+    report = loader.load(db, ACTOR)
+    assert report.counts["membership"].get("removed", 0) == 0
+    assert any(
+        m.state_code == "NZL" for m in service.members_on(db, "SCO", date(2030, 1, 2)).members
+    )
+
+
+def test_check_applies_every_rule_without_a_database(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "e.yaml",
+        """organisations:
+  - {code: CHECKED, name: {en: C}, kind: forum, sources: [missing-source]}
+""",
+    )
+    report = loader.check([path])
+    assert any("missing-source" in str(r) for r in report.refused)
+    assert loader.check().refused == []

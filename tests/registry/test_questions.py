@@ -165,3 +165,73 @@ def test_unknown_codes_are_not_found(db: Session) -> None:
     assert err.value.field == "organisation"
     with pytest.raises(NotFound):
         service.bound_to_assist(db, "XXX", date(2020, 1, 1))
+
+
+def test_agreements_between_sides_bind_across_sides_only(db: Session) -> None:
+    belt = service.security_belt(db, "KGZ", date(2000, 1, 1))
+    kaz = next(n for n in belt.neighbours if n.state == "KAZ")
+    # Under the 1996 agreement Kazakhstan is bound to China, not to its Joint-Party partners.
+    assert kaz.bound_with.get("SHANGHAI-CBM-1996") == ["CHN"]
+    parties = service.parties_on(db, "SHANGHAI-CBM-1996", date(2000, 1, 1))
+    assert {p.state: p.side for p in parties.parties}["CHN"] == "china"
+    assert "in_force_unrecorded" in {c.code for c in parties.caveats}
+
+
+def test_participation_is_judged_in_the_organisation_that_made_the_state_a_party(
+    db: Session,
+) -> None:
+    from indivisible.auth.principal import Actor
+    from indivisible.registry.schemas import AgreementCreate
+
+    service.put_agreement(
+        db,
+        Actor.console("test"),
+        AgreementCreate.model_validate(
+            {
+                "code": "TEST-CSTO-MEMBERS",
+                "title": {"en": "T"},
+                "kind": "treaty",
+                "in_force": "2020-01-01",
+                "sources": ["iso-3166-1"],
+                "parties": [
+                    {
+                        "members_of": "CSTO",
+                        "statuses": ["member", "frozen"],
+                        "sources": ["iso-3166-1"],
+                    }
+                ],
+                "obligations": [
+                    {
+                        "kind": "mutual-assistance",
+                        "article": "1",
+                        "summary": "s",
+                        "sources": ["iso-3166-1"],
+                    }
+                ],
+            }
+        ),
+    )
+    answer = service.bound_to_assist(db, "KAZ", date(2025, 1, 1))
+    test_duties = [d for d in answer.participation_inactive if d.agreement == "TEST-CSTO-MEMBERS"]
+    assert [d.state for d in test_duties] == ["ARM"]
+    assert "ARM" not in {
+        d.state for d in answer.bound_to_assist if d.agreement == "TEST-CSTO-MEMBERS"
+    }
+
+
+def test_the_asking_states_own_frozen_participation_is_stated(db: Session) -> None:
+    answer = service.bound_to_assist(db, "ARM", date(2025, 1, 1))
+    own = {(p.agreement, p.status) for p in answer.own_participation}
+    assert ("CST-1992", "frozen") in own
+
+
+def test_coverage_counts_members_only(db: Session) -> None:
+    belt = service.security_belt(db, "AFG", date(2020, 1, 1))
+    assert "IRN" not in belt.coverage["SCO"]  # an observer until 2023
+    iran = next(n for n in belt.neighbours if n.state == "IRN")
+    assert ("SCO", "observer") in {(m.organisation_code, m.status) for m in iran.organisations}
+
+
+def test_un_membership_is_complete(db: Session) -> None:
+    assert len(members(db, "UN", "2026-11-23")) == 193
+    assert len(members(db, "UN", "1946-01-01")) == 49

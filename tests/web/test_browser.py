@@ -123,7 +123,7 @@ def fill(page: Page, state: str) -> str | None:
 
 def test_log_in_switch_languages_and_read_the_sco_map(live_node: str, page: Page) -> None:
     page.goto(f"{live_node}/organisations/SCO")
-    expect(page).to_have_url(f"{live_node}/login?next=/organisations/SCO")
+    expect(page).to_have_url(f"{live_node}/login?next=%2Forganisations%2FSCO")
     page.get_by_label("Username").fill("officer")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -169,6 +169,8 @@ def test_the_home_map_follows_the_date_through_htmx(live_node: str, page: Page) 
     assert fill(page, "BLR") == STATUS_FILLS["member"]
     page.select_option("#org", "CSTO")
     expect(page.locator("#map-inner")).to_have_attribute("data-organisation", "CSTO")
+    # The address bar follows, so the view can be bookmarked.
+    expect(page).to_have_url(f"{live_node}/?org=CSTO&on=2024-07-04")
     assert fill(page, "BLR") == STATUS_FILLS["member"]
     assert fill(page, "ARM") == STATUS_FILLS["frozen"]
     assert fill(page, "CHN") == "#e5e7eb"

@@ -37,7 +37,9 @@ def fill_of(html: str, state: str) -> str:
 def test_pages_need_a_session(client: TestClient) -> None:
     r = client.get("/organisations/SCO", follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"] == "/login?next=/organisations/SCO"
+    assert r.headers["location"] == "/login?next=%2Forganisations%2FSCO"
+    r = client.get("/states/KAZ?on=2022-01-05", follow_redirects=False)
+    assert r.headers["location"] == "/login?next=%2Fstates%2FKAZ%3Fon%3D2022-01-05"
 
 
 def test_login_needs_the_form_csrf_token(client: TestClient, accounts: dict[str, Account]) -> None:
@@ -138,3 +140,44 @@ def test_security_headers(client: TestClient) -> None:
     r = client.get("/login")
     assert r.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_the_language_switch_keeps_the_query(
+    client: TestClient, accounts: dict[str, Account]
+) -> None:
+    login(client, accounts["analyst"])
+    page = client.get("/", params={"org": "CSTO", "on": "2010-01-01"})
+    assert 'href="/lang/ru?next=%2F%3Forg%3DCSTO%26on%3D2010-01-01"' in page.text
+    r = client.get("/lang/ru?next=%2F%3Forg%3DCSTO%26on%3D2010-01-01", follow_redirects=False)
+    assert r.headers["location"] == "/?org=CSTO&on=2010-01-01"
+
+
+def test_people_get_error_pages_not_json(client: TestClient, accounts: dict[str, Account]) -> None:
+    login(client, accounts["analyst"])
+    client.get("/lang/ru", follow_redirects=False)
+    bad_date = client.get("/states/KAZ", params={"on": "not-a-date"})
+    assert bad_date.status_code == 422 and bad_date.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in bad_date.text and "Неверные данные" in bad_date.text
+    missing = client.get("/states/ZZZ")
+    assert missing.status_code == 404 and "Неизвестный код государства ZZZ." in missing.text
+    fragment = client.get("/map", params={"org": "NOPE"}, headers={"HX-Request": "true"})
+    assert (
+        fragment.status_code == 404
+        and "<html" not in fragment.text
+        and 'role="alert"' in fragment.text
+    )
+    assert client.get("/no-such-page").status_code == 404
+
+
+def test_state_page_speaks_the_pages_language_and_shows_caveats(
+    client: TestClient, accounts: dict[str, Account]
+) -> None:
+    login(client, accounts["analyst"])
+    client.get("/lang/zh", follow_redirects=False)
+    page = client.get("/states/KAZ", params={"on": "2022-01-05"})
+    assert "集体安全条约" in page.text or "集体安全" in page.text
+    assert "Collective Security Treaty</a>" not in page.text
+    client.get("/lang/en", follow_redirects=False)
+    armenia = client.get("/states/ARM", params={"on": "2025-01-01"})
+    assert "This state&#39;s own participation is" in armenia.text
+    assert 'data-caveat="' in client.get("/states/RUS", params={"on": "2020-01-01"}).text

@@ -13,7 +13,7 @@ from indivisible.auth.schemas import (
     TokenIssued,
     TokenRead,
 )
-from indivisible.deps import CurrentActor, DbSession
+from indivisible.deps import CurrentActor, DbSession, RowId
 from indivisible.errors import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
@@ -47,7 +47,7 @@ def create_token(data: TokenCreate, session: DbSession, actor: CurrentActor) -> 
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
-def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> TokenRead:
+def revoke_token(token_id: RowId, session: DbSession, actor: CurrentActor) -> TokenRead:
     """Revoke one of the caller's tokens (admins: any token)."""
     return TokenRead.model_validate(service.revoke_token(session, actor, token_id))
 

@@ -7,13 +7,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from indivisible.auth.principal import Role
+from indivisible.schemas import Input
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,79}$"
 
 
-class PrincipalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PrincipalCreate(Input):
     username: str = Field(pattern=USERNAME_PATTERN)
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
@@ -35,11 +34,10 @@ class PrincipalRead(BaseModel):
     active: bool
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(Input):
     name: str = Field(min_length=1, max_length=120)
-    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+    # Every token expires: a forgotten token must not stay valid for ever.
+    expires_in_days: int = Field(default=90, ge=1, le=3650)
 
 
 class TokenRead(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change, snapshot
@@ -108,6 +108,59 @@ def create_principal(session: Session, actor: Actor, data: PrincipalCreate) -> P
     return principal
 
 
+def _principal(session: Session, username: str) -> Principal:
+    principal = session.scalars(repository.principal_by_username(username)).first()
+    if principal is None:
+        raise NotFound(
+            _("No principal {username}."), code="unknown_principal", params={"username": username}
+        )
+    return principal
+
+
+def _end_sessions(session: Session, principal_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.principal_id == principal_id))
+
+
+def set_password(session: Session, actor: Actor, username: str, password: str) -> Principal:
+    """A new password ends every web session of the account: whoever knew the old one is out."""
+    ensure_role(actor, Role.admin)
+    principal = _principal(session, username)
+    principal.password_hash = hash_password(password)
+    _end_sessions(session, principal.id)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="set_password",
+        subject_type="principal",
+        subject_key=username,
+        before=None,
+        after=None,
+    )
+    return principal
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> Principal:
+    """Disabling an account refuses its tokens and sessions at once; enabling restores tokens."""
+    ensure_role(actor, Role.admin)
+    principal = _principal(session, username)
+    before = principal.active
+    principal.active = active
+    if not active:
+        _end_sessions(session, principal.id)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="enable" if active else "disable",
+        subject_type="principal",
+        subject_key=username,
+        before={"active": before},
+        after={"active": active},
+    )
+    return principal
+
+
 def list_principals(session: Session, actor: Actor) -> list[Principal]:
     ensure_role(actor, Role.admin)
     return list(session.scalars(select(Principal).order_by(Principal.username)))
@@ -156,7 +209,7 @@ def issue_token(
         prefix=secret[:10],
         token_hash=digest(secret),
         created_at=now(),
-        expires_at=now() + timedelta(days=data.expires_in_days) if data.expires_in_days else None,
+        expires_at=now() + timedelta(days=data.expires_in_days),
     )
     session.add(token)
     session.flush()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,12 @@ def transaction(database_url: str | None = None) -> Iterator[Session]:
         where = f" ({exc.field})" if exc.field else ""
         err_console.print(f"[red]error[/red]{where}: {exc.text()}", highlight=False)
         raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        # Bad values given on the command line: name each and its rule, no traceback.
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "value"
+            err_console.print(f"[red]error[/red] ({field}): {err['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
     finally:
         engine.dispose()
 
@@ -62,3 +68,12 @@ DatabaseOption = typer.Option(
     None, "--database-url", envvar="INDIVISIBLE_DATABASE_URL", help="SQLAlchemy URL."
 )
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def cell(value: object) -> str:
+    """A table cell: empty for nothing, yes/no for flags."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

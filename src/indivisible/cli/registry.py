@@ -25,12 +25,12 @@ def _on(value: datetime | None) -> date:
 
 def print_report(report: loader.LoadReport) -> None:
     table = Table(title="Reference data load")
-    for column in ("kind", "added", "changed", "unchanged", "refused"):
-        table.add_column(column, justify="right" if column != "kind" else "left")
+    outcomes = ("added", "changed", "unchanged", "removed", "refused")
+    table.add_column("kind")
+    for column in outcomes:
+        table.add_column(column, justify="right")
     for kind, counts in sorted(report.counts.items()):
-        table.add_row(
-            kind, *(str(counts.get(k, 0)) for k in ("added", "changed", "unchanged", "refused"))
-        )
+        table.add_row(kind, *(str(counts.get(k, 0)) for k in outcomes))
     console.print(table)
     for refusal in report.refused:
         console.print(f"[red]refused[/red] {refusal}")
@@ -40,9 +40,11 @@ def print_report(report: loader.LoadReport) -> None:
 def check(
     files: list[Path] = typer.Argument(None, help="Files to check (default: the shipped data)."),
 ) -> None:
-    """Check data files against the format without touching a database."""
+    """Check data files: the format, then a full load into a throw-away in-memory database."""
     code = datafile.main([str(f) for f in files or []])
-    raise typer.Exit(code)
+    report = loader.check(files or None)
+    print_report(report)
+    raise typer.Exit(1 if code or report.refused else 0)
 
 
 @app.command()
@@ -75,7 +77,7 @@ def members(
 ) -> None:
     """Members of an organisation on a date, by status."""
     with transaction(database_url) as session:
-        answer = service.members_on(session, organisation, _on(on), status)
+        answer = service.members_on(session, organisation.upper(), _on(on), status)
     if emit(answer, as_json):
         return
     table = Table(
@@ -94,7 +96,7 @@ def timeline(
 ) -> None:
     """Every state's periods in an organisation."""
     with transaction(database_url) as session:
-        rows = service.membership_timeline(session, organisation)
+        rows = service.membership_timeline(session, organisation.upper())
     if emit(rows, as_json):
         return
     table = Table("state", "status", "from", "to", title=f"{organisation} membership timeline")

@@ -6,16 +6,11 @@ import secrets
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from indivisible.auth import service as auth_service
-from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
-from indivisible.auth.secrets import hash_password
-from indivisible.cli.common import DatabaseOption, JsonOption, console, emit, transaction
-from indivisible.errors import NotFound
-from indivisible.i18n import _
+from indivisible.cli.common import DatabaseOption, JsonOption, cell, console, emit, transaction
 
 user_app = typer.Typer(help="People and machine accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -71,25 +66,34 @@ def list_users(database_url: str | None = DatabaseOption, as_json: bool = JsonOp
     table = Table("username", "name", "role", "state", "body", "active")
     for d in data:
         table.add_row(
-            *(str(d[k] or "") for k in ("username", "name", "role", "state", "body", "active"))
+            *(cell(d[k]) for k in ("username", "name", "role", "state", "body", "active"))
         )
     console.print(table)
 
 
 @user_app.command("password")
 def reset_password(username: str, database_url: str | None = DatabaseOption) -> None:
-    """Set a new random password and print it once."""
+    """Set a new random password (printed once) and end the account's web sessions."""
     password = secrets.token_urlsafe(12)
     with transaction(database_url) as session:
-        principal = session.scalars(select(Principal).where(Principal.username == username)).first()
-        if principal is None:
-            raise NotFound(
-                _("No principal {username}."),
-                code="unknown_principal",
-                params={"username": username},
-            )
-        principal.password_hash = hash_password(password)
+        auth_service.set_password(session, Actor.console("user-password"), username, password)
     console.print(f"New password for {username} (shown once): [bold]{password}[/bold]")
+
+
+@user_app.command("disable")
+def disable_user(username: str, database_url: str | None = DatabaseOption) -> None:
+    """Disable an account: its tokens and sessions are refused from now on."""
+    with transaction(database_url) as session:
+        auth_service.set_active(session, Actor.console("user-disable"), username, False)
+    console.print(f"Disabled {username}.")
+
+
+@user_app.command("enable")
+def enable_user(username: str, database_url: str | None = DatabaseOption) -> None:
+    """Enable a disabled account again (its unrevoked, unexpired tokens work again)."""
+    with transaction(database_url) as session:
+        auth_service.set_active(session, Actor.console("user-enable"), username, True)
+    console.print(f"Enabled {username}.")
 
 
 @token_app.command("create")
@@ -139,7 +143,10 @@ def list_tokens(
 
 
 @token_app.command("revoke")
-def revoke_token(token_id: int, database_url: str | None = DatabaseOption) -> None:
+def revoke_token(
+    token_id: int = typer.Argument(..., min=1, max=2_147_483_647, help="The token's id."),
+    database_url: str | None = DatabaseOption,
+) -> None:
     with transaction(database_url) as session:
         auth_service.revoke_token(session, Actor.console("token-revoke"), token_id)
     console.print(f"Revoked token {token_id}.")

@@ -49,6 +49,10 @@ VALUE_ERRORS = (
     _("valid_to must be after valid_from"),
     _("expires must be after the entry into force"),
     _("a border joins two different states"),
+    _("text may not contain NUL characters"),
+    _("statuses apply only to the members of an organisation"),
+    _("each status may be given once"),
+    _("each source may be cited once"),
 )
 
 

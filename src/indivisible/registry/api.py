@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from indivisible.deps import CurrentActor, DbSession
+from indivisible.deps import CurrentActor, DbSession, RowId
 from indivisible.errors import PROBLEM_RESPONSES
 from indivisible.registry import service
 from indivisible.registry.enums import MembershipStatus
@@ -158,7 +158,7 @@ def create_membership(
 
 @router.patch("/memberships/{membership_id}", response_model=MembershipRead)
 def update_membership(
-    membership_id: int, data: MembershipUpdate, session: DbSession, actor: CurrentActor
+    membership_id: RowId, data: MembershipUpdate, session: DbSession, actor: CurrentActor
 ) -> MembershipRead:
     """Close or correct a membership period; sources, when given, replace the old ones."""
     service.update_membership(session, actor, membership_id, data)
@@ -166,7 +166,7 @@ def update_membership(
 
 
 @router.delete("/memberships/{membership_id}", status_code=204)
-def delete_membership(membership_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def delete_membership(membership_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     """Delete a membership period (recorded in the change log)."""
     service.delete_membership(session, actor, membership_id)
     return Response(status_code=204)
@@ -193,6 +193,27 @@ def create_agreement(
     """Add an agreement with its parties and obligations."""
     service.add_agreement(session, actor, data)
     return service.agreement_detail(session, data.code)
+
+
+@router.delete("/agreements/{code}", status_code=204)
+def delete_agreement(code: str, session: DbSession, actor: CurrentActor) -> Response:
+    """Delete an agreement with its parties and obligations (recorded in the change log)."""
+    service.delete_agreement(session, actor, code)
+    return Response(status_code=204)
+
+
+@router.delete("/borders/{a}/{b}", status_code=204)
+def delete_border(a: str, b: str, session: DbSession, actor: CurrentActor) -> Response:
+    """Delete the land border between two states (admins only)."""
+    service.delete_border(session, actor, a, b)
+    return Response(status_code=204)
+
+
+@router.delete("/bodies/{code}", status_code=204)
+def delete_body(code: str, session: DbSession, actor: CurrentActor) -> Response:
+    """Delete a body no account acts for."""
+    service.delete_body(session, actor, code)
+    return Response(status_code=204)
 
 
 @router.get("/agreements/{code}", response_model=AgreementRead)

@@ -122,6 +122,7 @@ class ExtensionEntry(Fact):
 class PartyEntry(Fact):
     state: str | None = None
     members_of: str | None = None
+    side: str | None = None
     statuses: list[MembershipStatus] = [MembershipStatus.member]
     from_: Fuzzy | None = Field(default=None, alias="from")
     to: Fuzzy | None = None
@@ -183,9 +184,30 @@ class ParsedFiles:
     problems: list[FileProblem] = field(default_factory=list)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's last-wins on a repeated key would hide a fact; we refuse the file instead."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
 def parse_text(text: str, name: str) -> tuple[DataFile | None, list[FileProblem]]:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         return None, [FileProblem(name, "yaml", str(exc).replace("\n", " "))]
     try:

@@ -34,7 +34,7 @@ from indivisible.registry.datafile import (
     data_paths,
     parse_files,
 )
-from indivisible.registry.models import State
+from indivisible.registry.models import Agreement, Body, Border, Membership, State
 from indivisible.registry.schemas import (
     AgreementCreate,
     BodyCreate,
@@ -97,7 +97,7 @@ def _explain(exc: Exception) -> str:
     raise exc
 
 
-PutFn = Callable[[Session, Actor, Any], tuple[Any, service.Outcome]]
+PutFn = Callable[..., tuple[Any, service.Outcome]]
 
 
 class _Loader:
@@ -105,18 +105,42 @@ class _Loader:
         self.session = session
         self.actor = actor
         self.report = report
+        # (kind, natural key) -> the file that defined it first, so a second definition is refused.
+        self.defined: dict[tuple[str, str], str] = {}
+
+    def refuse(self, kind: str, where: str, reason: str) -> None:
+        self.report.refused.append(Refusal(where, reason))
+        self.report.count(kind, "refused")
 
     def attempt(
-        self, kind: str, where: str, schema: type[BaseModel], fields: dict[str, Any], put: PutFn
+        self,
+        kind: str,
+        where: str,
+        schema: type[BaseModel],
+        fields: dict[str, Any],
+        put: PutFn,
+        *,
+        key: str | None = None,
+        origin: str | None = None,
     ) -> bool:
         """Validate one fact and apply it in a savepoint; a refusal is recorded, never raised."""
+        if key is not None and origin is not None:
+            first = self.defined.get((kind, key))
+            if first is not None:
+                self.refuse(
+                    kind, where, f"{kind} {key} is defined more than once (first in {first})"
+                )
+                return False
+            self.defined[(kind, key)] = origin
         try:
             data = schema.model_validate(fields)
             with self.session.begin_nested():
-                _, outcome = put(self.session, self.actor, data)
+                if origin is None:
+                    _, outcome = put(self.session, self.actor, data)
+                else:
+                    _, outcome = put(self.session, self.actor, data, origin=origin)
         except (ValidationError, IndivisibleError) as exc:
-            self.report.refused.append(Refusal(where, _explain(exc)))
-            self.report.count(kind, "refused")
+            self.refuse(kind, where, _explain(exc))
             return False
         self.report.count(kind, outcome.value)
         return True
@@ -174,18 +198,32 @@ class _Loader:
                 self.attempt("source", where, SourceCreate, fields, service.put_source)
 
     def organisations(self, files: list[tuple[str, DataFile]]) -> None:
-        accepted = [
-            (name, org)
-            for name, data in files
-            for org in data.organisations
-            if self.attempt(
-                "organisation",
-                f"{name}: organisation {org.code}",
-                OrganisationCreate,
-                _organisation_fields(org),
-                service.put_organisation,
-            )
-        ]
+        accepted: list[tuple[str, OrganisationEntry]] = []
+        for name, data in files:
+            for org in data.organisations:
+                ok = self.attempt(
+                    "organisation",
+                    f"{name}: organisation {org.code}",
+                    OrganisationCreate,
+                    _organisation_fields(org),
+                    service.put_organisation,
+                    key=org.code,
+                    origin=name,
+                )
+                if ok:
+                    accepted.append((name, org))
+                    continue
+                # Its bodies and memberships cannot be placed: say so rather than drop them silently.
+                for body in org.bodies:
+                    self.refuse(
+                        "body", f"{name}: body {body.code}", f"organisation {org.code} was refused"
+                    )
+                for m in org.memberships:
+                    self.refuse(
+                        "membership",
+                        f"{name}: membership {m.state} in {org.code} from {m.from_.day.isoformat()}",
+                        f"organisation {org.code} was refused",
+                    )
         # Bodies and memberships come after every organisation, so files may refer to each other.
         for name, org in accepted:
             for body in org.bodies:
@@ -195,6 +233,8 @@ class _Loader:
                     BodyCreate,
                     _body_fields(org.code, body),
                     service.put_body,
+                    key=body.code,
+                    origin=name,
                 )
             for m in org.memberships:
                 self.attempt(
@@ -203,6 +243,8 @@ class _Loader:
                     MembershipCreate,
                     _membership_fields(org.code, m),
                     service.put_membership,
+                    key=f"{org.code}/{m.state}/{m.from_.day.isoformat()}",
+                    origin=name,
                 )
 
     def agreements(self, files: list[tuple[str, DataFile]]) -> None:
@@ -214,6 +256,8 @@ class _Loader:
                     AgreementCreate,
                     _agreement_fields(agreement),
                     service.put_agreement,
+                    key=agreement.code,
+                    origin=name,
                 )
 
     def borders(self, files: list[tuple[str, DataFile]]) -> None:
@@ -225,7 +269,51 @@ class _Loader:
                     BorderCreate,
                     border.model_dump(),
                     service.put_border,
+                    key="-".join(sorted(border.states)),
+                    origin=name,
                 )
+
+    def prune(self, files: list[tuple[str, DataFile]]) -> None:
+        """Remove what these files once said and say no longer (a corrected date, a dropped fact).
+
+        Only facts loaded from these very files are touched: facts entered through the API, and
+        facts of files that failed to parse, stay.
+        """
+        names = [name for name, _ in files]
+        memberships = {
+            (o.code, m.state, m.from_.day)
+            for _, d in files
+            for o in d.organisations
+            for m in o.memberships
+        }
+        agreements = {a.code for _, d in files for a in d.agreements}
+        borders = {tuple(sorted(b.states)) for _, d in files for b in d.borders}
+        bodies = {b.code for _, d in files for o in d.organisations for b in o.bodies}
+        for row in self.session.scalars(
+            select(Membership).where(Membership.origin.in_(names))
+        ).all():
+            if (row.organisation_code, row.state_code, row.valid_from) not in memberships:
+                service.delete_membership(self.session, self.actor, row.id)
+                self.report.count("membership", "removed")
+        for agreement in self.session.scalars(
+            select(Agreement).where(Agreement.origin.in_(names))
+        ).all():
+            if agreement.code not in agreements:
+                service.delete_agreement(self.session, self.actor, agreement.code)
+                self.report.count("agreement", "removed")
+        for border in self.session.scalars(select(Border).where(Border.origin.in_(names))).all():
+            if (border.state_a, border.state_b) not in borders:
+                service.delete_border(self.session, self.actor, border.state_a, border.state_b)
+                self.report.count("border", "removed")
+        for body in self.session.scalars(select(Body).where(Body.origin.in_(names))).all():
+            if body.code not in bodies:
+                try:
+                    with self.session.begin_nested():
+                        service.delete_body(self.session, self.actor, body.code)
+                except IndivisibleError as exc:
+                    self.refuse("body", f"removing body {body.code}", _explain(exc))
+                else:
+                    self.report.count("body", "removed")
 
 
 def _organisation_fields(org: OrganisationEntry) -> dict[str, Any]:
@@ -306,7 +394,9 @@ def _agreement_fields(a: AgreementEntry) -> dict[str, Any]:
                 "state": p.state,
                 "members_of": p.members_of,
                 "statuses": p.statuses,
+                "side": p.side,
                 "valid_from": _day(p.from_),
+                "from_precision": _precision(p.from_),
                 "valid_to": _day(p.to),
                 "sources": p.sources,
                 "uncertain": p.uncertain,
@@ -338,8 +428,28 @@ def load(session: Session, actor: Actor, paths: list[Path] | None = None) -> Loa
     loader = _Loader(session, actor, report)
     loader.states()
     loader.sources(parsed.files)
+    loader.prune(parsed.files)
     loader.organisations(parsed.files)
     loader.agreements(parsed.files)
     loader.borders(parsed.files)
     session.flush()
     return report
+
+
+def check(paths: list[Path] | None = None) -> LoadReport:
+    """Load the files into a throw-away in-memory database: every rule a real load applies,
+    without touching any node's data."""
+    from indivisible.db import make_engine, make_session_factory
+    from indivisible.migrate import upgrade
+
+    engine = make_engine("sqlite://")
+    try:
+        upgrade(engine)
+        session = make_session_factory(engine)()
+        try:
+            return load(session, Actor.console("registry-check"), paths)
+        finally:
+            session.rollback()
+            session.close()
+    finally:
+        engine.dispose()

@@ -81,6 +81,9 @@ class Border(Base):
     length_km: Mapped[float | None] = mapped_column(Float)
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The data file a fact was loaded from; null for facts entered through the API. A load prunes
+    # the facts of its files that the files no longer contain.
+    origin: Mapped[str | None] = mapped_column(String(120))
 
     __table_args__ = (
         UniqueConstraint("state_a", "state_b"),
@@ -107,6 +110,9 @@ class Organisation(Base):
     seat_city: Mapped[str | None] = mapped_column(String(120))
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The data file a fact was loaded from; null for facts entered through the API. A load prunes
+    # the facts of its files that the files no longer contain.
+    origin: Mapped[str | None] = mapped_column(String(120))
 
 
 class Body(Base):
@@ -127,6 +133,9 @@ class Body(Base):
     abolished: Mapped[date | None] = mapped_column(Date)
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The data file a fact was loaded from; null for facts entered through the API. A load prunes
+    # the facts of its files that the files no longer contain.
+    origin: Mapped[str | None] = mapped_column(String(120))
 
 
 class Membership(Base):
@@ -144,6 +153,9 @@ class Membership(Base):
     to_precision: Mapped[str] = mapped_column(String(5), default="day")
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The data file a fact was loaded from; null for facts entered through the API. A load prunes
+    # the facts of its files that the files no longer contain.
+    origin: Mapped[str | None] = mapped_column(String(120))
 
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
@@ -170,6 +182,9 @@ class Agreement(Base):
     organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisation.code"))
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # The data file a fact was loaded from; null for facts entered through the API. A load prunes
+    # the facts of its files that the files no longer contain.
+    origin: Mapped[str | None] = mapped_column(String(120))
 
 
 class AgreementParty(Base):
@@ -186,7 +201,11 @@ class AgreementParty(Base):
     # Comma-separated membership statuses that count as parties when members_of is set.
     statuses: Mapped[str | None] = mapped_column(String(120))
     valid_from: Mapped[date | None] = mapped_column(Date)
+    from_precision: Mapped[str] = mapped_column(String(5), default="day")
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # For agreements between sides (China and the "Joint Party" of 1996 and 1997): parties on the
+    # same side owe each other nothing under the agreement. Null: everyone is bound to everyone.
+    side: Mapped[str | None] = mapped_column(String(40))
     uncertain: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indivisible.registry.enums import (
     AgreementKind,
@@ -15,6 +15,7 @@ from indivisible.registry.enums import (
     ObligationKind,
     OrganisationKind,
 )
+from indivisible.schemas import Input
 
 StateCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
 OrgCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,39}$")]
@@ -22,16 +23,24 @@ AgreementCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,59}$")]
 SourceKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=300)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+# Lengths match the columns they are stored in, so PostgreSQL never has to refuse a value.
+PlaceName = Annotated[str, Field(min_length=1, max_length=120)]
+Abbreviation = Annotated[str, Field(min_length=1, max_length=40)]
+Article = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class Sourced(Input):
     """Every fact names at least one source by key."""
 
     sources: list[SourceKey] = Field(min_length=1, max_length=20)
+
+    @field_validator("sources", mode="after")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each source may be cited once")
+        return value
+
     uncertain: Text | None = None
     note: Text | None = None
 
@@ -58,17 +67,23 @@ class Names(Input):
     zh: ShortText | None = None
 
 
+class Abbreviations(Input):
+    en: Abbreviation
+    ru: Abbreviation | None = None
+    zh: Abbreviation | None = None
+
+
 class OrganisationCreate(Sourced):
     code: OrgCode
     name: Names
-    abbreviation: Names | None = None
+    abbreviation: Abbreviations | None = None
     kind: OrganisationKind
     founded: date | None = None
     founded_precision: DatePrecision = DatePrecision.day
     dissolved: date | None = None
     succeeded_by: OrgCode | None = None
     seat_state: StateCode | None = None
-    seat_city: ShortText | None = None
+    seat_city: PlaceName | None = None
 
 
 class BodyCreate(Sourced):
@@ -77,7 +92,7 @@ class BodyCreate(Sourced):
     name: Names
     kind: BodyKind
     seat_state: StateCode | None = None
-    seat_city: ShortText | None = None
+    seat_city: PlaceName | None = None
     established: date | None = None
     established_precision: DatePrecision = DatePrecision.day
     abolished: date | None = None
@@ -113,14 +128,23 @@ class MembershipUpdate(Input):
 class PartyCreate(Sourced):
     state: StateCode | None = None
     members_of: OrgCode | None = None
-    statuses: list[MembershipStatus] = Field(default=[MembershipStatus.member], min_length=1)
+    # Agreements between sides (e.g. China and the Joint Party): same-side parties owe each other nothing.
+    side: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    statuses: list[MembershipStatus] = Field(
+        default=[MembershipStatus.member], min_length=1, max_length=len(MembershipStatus)
+    )
     valid_from: date | None = None
+    from_precision: DatePrecision = DatePrecision.day
     valid_to: date | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> PartyCreate:
         if (self.state is None) == (self.members_of is None):
             raise ValueError("a party is either a state or the members of an organisation")
+        if self.state is not None and self.statuses != [MembershipStatus.member]:
+            raise ValueError("statuses apply only to the members of an organisation")
+        if len(set(self.statuses)) != len(self.statuses):
+            raise ValueError("each status may be given once")
         if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
             raise ValueError("valid_to must be after valid_from")
         return self
@@ -128,7 +152,7 @@ class PartyCreate(Sourced):
 
 class ObligationCreate(Sourced):
     kind: ObligationKind
-    article: ShortText
+    article: Article
     summary: Text
 
 
@@ -138,7 +162,7 @@ class AgreementCreate(Sourced):
     kind: AgreementKind
     signed: date | None = None
     signed_precision: DatePrecision = DatePrecision.day
-    signed_at: ShortText | None = None
+    signed_at: PlaceName | None = None
     in_force: date | None = None
     in_force_precision: DatePrecision = DatePrecision.day
     expires: date | None = None
@@ -218,6 +242,7 @@ class BodyRead(Output):
     seat_state: str | None
     seat_city: str | None
     established: date | None
+    established_precision: str
     abolished: date | None
     uncertain: str | None
     sources: list[SourceRead] = []
@@ -251,7 +276,9 @@ class PartyRead(Output):
     state_code: str | None
     members_of: str | None
     statuses: str | None
+    side: str | None
     valid_from: date | None
+    from_precision: str
     valid_to: date | None
     uncertain: str | None
     sources: list[SourceRead] = []
@@ -264,8 +291,10 @@ class AgreementRead(Output):
     title_zh: str | None
     kind: str
     signed: date | None
+    signed_precision: str
     signed_at: str | None
     in_force: date | None
+    in_force_precision: str
     expires: date | None
     organisation_code: str | None
     uncertain: str | None
@@ -295,13 +324,27 @@ class TimelineRow(BaseModel):
     periods: list[MembershipRead]
 
 
+class Caveat(BaseModel):
+    """Why an answer may not hold exactly: a code to act on, and the detail in the data's words."""
+
+    code: str = Field(
+        description="in_force_unrecorded | date_approximate | agreement_uncertain | "
+        "party_uncertain | obligation_uncertain"
+    )
+    detail: str
+
+
 class AgreementStanding(BaseModel):
     agreement: str
     title: str
+    title_ru: str | None
+    title_zh: str | None
     in_force: date | None
     expires: date | None
     obligations: list[ObligationRead]
     basis: str = Field(description="why the state is a party: 'state' or 'members_of:<ORG>'")
+    side: str | None = None
+    caveats: list[Caveat] = []
 
 
 class StateStanding(BaseModel):
@@ -314,7 +357,9 @@ class StateStanding(BaseModel):
 class PartyOn(BaseModel):
     state: str
     basis: str
+    side: str | None = None
     participation: str | None = None
+    caveats: list[Caveat] = []
 
 
 class PartiesOn(BaseModel):
@@ -322,6 +367,7 @@ class PartiesOn(BaseModel):
     on: date
     in_force: bool
     parties: list[PartyOn]
+    caveats: list[Caveat] = []
 
 
 class Duty(BaseModel):
@@ -330,6 +376,8 @@ class Duty(BaseModel):
     state: str
     agreement: str
     agreement_title: str
+    agreement_title_ru: str | None = None
+    agreement_title_zh: str | None = None
     article: str
     kind: str
     summary: str
@@ -337,6 +385,15 @@ class Duty(BaseModel):
     sources: list[SourceRead]
     # Set when the duty-bearer's participation is frozen or suspended on the date.
     participation: str | None = None
+    caveats: list[Caveat] = []
+
+
+class OwnParticipation(BaseModel):
+    """The asking state's own standing in an agreement's organisation, when it is not active."""
+
+    agreement: str
+    organisation: str
+    status: str
 
 
 class AssistanceAnswer(BaseModel):
@@ -345,6 +402,8 @@ class AssistanceAnswer(BaseModel):
     bound_to_assist: list[Duty]
     only_consult: list[Duty]
     participation_inactive: list[Duty]
+    # The asking state's own participation frozen or suspended: its allies' duties may be moot.
+    own_participation: list[OwnParticipation] = []
 
 
 class BeltNeighbour(BaseModel):
@@ -360,7 +419,7 @@ class SecurityBelt(BaseModel):
     state: str
     on: date
     neighbours: list[BeltNeighbour]
-    # Per organisation, which neighbours it covers (any active status: not withdrawn, suspended or frozen).
+    # Per organisation, which neighbours are its members (observers and partners are not covered).
     coverage: dict[str, list[str]]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -16,12 +17,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change, snapshot
+from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.db import Base
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry import repository
-from indivisible.registry.enums import INACTIVE_STATUSES, MembershipStatus, ObligationKind
+from indivisible.registry.enums import (
+    INACTIVE_STATUSES,
+    DatePrecision,
+    MembershipStatus,
+    ObligationKind,
+)
 from indivisible.registry.models import (
     Agreement,
     AgreementParty,
@@ -44,6 +51,7 @@ from indivisible.registry.schemas import (
     BodyRead,
     BorderCreate,
     BorderRead,
+    Caveat,
     Duty,
     MembershipCreate,
     MembershipRead,
@@ -53,6 +61,7 @@ from indivisible.registry.schemas import (
     OrganisationCreate,
     OrganisationRead,
     Overlap,
+    OwnParticipation,
     PartiesOn,
     PartyOn,
     PartyRead,
@@ -77,11 +86,17 @@ class Outcome(StrEnum):
 
 
 def ensure_may_edit(actor: Actor, organisation: str | None = None) -> None:
-    """Admins edit everything; a secretariat edits its own organisation's records."""
+    """Admins edit everything; a secretariat edits only its own organisation's records.
+
+    Facts that belong to no organisation (borders, bilateral agreements) are admins' alone:
+    they change what every state is bound to, so no one organisation's staff may write them.
+    """
     if actor.role is Role.admin:
         return
-    if actor.role is Role.secretariat and (
-        organisation is None or organisation == actor.organisation_code
+    if (
+        actor.role is Role.secretariat
+        and actor.organisation_code is not None
+        and organisation == actor.organisation_code
     ):
         return
     raise PermissionDenied(
@@ -90,6 +105,15 @@ def ensure_may_edit(actor: Actor, organisation: str | None = None) -> None:
         ),
         code="registry_edit_denied",
     )
+
+
+def ensure_may_cite(actor: Actor) -> None:
+    """Sources can be added by anyone who may edit some facts; a source alone changes no answer."""
+    if actor.role is Role.admin or (
+        actor.role is Role.secretariat and actor.organisation_code is not None
+    ):
+        return
+    ensure_may_edit(actor)
 
 
 # ---- lookups -------------------------------------------------------------------------------
@@ -240,8 +264,11 @@ def _apply(
     model: type[Base],
     subject_type: str,
     key_of: str,
+    origin: str | None = None,
 ) -> tuple[Base, Outcome]:
     """Insert or update one row and log the change; the caller handles citations."""
+    if origin is not None:
+        values = {**values, "origin": origin}
     if row is None:
         row = model(**values)
         session.add(row)
@@ -283,8 +310,11 @@ def _merge(outcome: Outcome, cited_changed: bool) -> Outcome:
 
 
 def put_source(session: Session, actor: Actor, data: SourceCreate) -> tuple[Source, Outcome]:
-    ensure_may_edit(actor)
+    ensure_may_cite(actor)
     row = session.scalars(select(Source).where(Source.key == data.key)).first()
+    if row is not None:
+        # Rewording a source changes what every fact citing it rests on: admins only.
+        ensure_may_edit(actor)
     values = data.model_dump()
     source, outcome = _apply(
         session, actor, row, values, model=Source, subject_type="source", key_of="key"
@@ -294,7 +324,7 @@ def put_source(session: Session, actor: Actor, data: SourceCreate) -> tuple[Sour
 
 
 def add_source(session: Session, actor: Actor, data: SourceCreate) -> Source:
-    ensure_may_edit(actor)
+    ensure_may_cite(actor)
     if session.scalars(select(Source).where(Source.key == data.key)).first() is not None:
         raise Conflict(
             _("Source {key} already exists."),
@@ -333,7 +363,7 @@ def add_body(session: Session, actor: Actor, data: BodyCreate) -> Body:
 
 
 def put_organisation(
-    session: Session, actor: Actor, data: OrganisationCreate
+    session: Session, actor: Actor, data: OrganisationCreate, *, origin: str | None = None
 ) -> tuple[Organisation, Outcome]:
     ensure_may_edit(actor, data.code)
     _require_state(session, data.seat_state, "seat_state")
@@ -363,6 +393,7 @@ def put_organisation(
         session.get(Organisation, data.code),
         values,
         model=Organisation,
+        origin=origin,
         subject_type="organisation",
         key_of="code",
     )
@@ -370,8 +401,14 @@ def put_organisation(
     return row, _merge(outcome, cite(session, "organisation", row.code, data.sources))
 
 
-def put_body(session: Session, actor: Actor, data: BodyCreate) -> tuple[Body, Outcome]:
+def put_body(
+    session: Session, actor: Actor, data: BodyCreate, *, origin: str | None = None
+) -> tuple[Body, Outcome]:
     ensure_may_edit(actor, data.organisation)
+    stored = session.get(Body, data.code)
+    if stored is not None:
+        # Moving a body between organisations needs rights over the one it leaves as well.
+        ensure_may_edit(actor, stored.organisation_code)
     _require_organisation(session, data.organisation, "organisation")
     _require_state(session, data.seat_state, "seat_state")
     _source_ids(session, data.sources)
@@ -396,6 +433,7 @@ def put_body(session: Session, actor: Actor, data: BodyCreate) -> tuple[Body, Ou
         session.get(Body, data.code),
         values,
         model=Body,
+        origin=origin,
         subject_type="body",
         key_of="code",
     )
@@ -449,7 +487,7 @@ def _membership_values(data: MembershipCreate) -> dict[str, Any]:
 
 
 def put_membership(
-    session: Session, actor: Actor, data: MembershipCreate
+    session: Session, actor: Actor, data: MembershipCreate, *, origin: str | None = None
 ) -> tuple[Membership, Outcome]:
     """Add a period, or update the one of this state and organisation starting on the same day."""
     ensure_may_edit(actor, data.organisation)
@@ -475,6 +513,7 @@ def put_membership(
         existing,
         _membership_values(data),
         model=Membership,
+        origin=origin,
         subject_type="membership",
         key_of="id",
     )
@@ -547,15 +586,94 @@ def delete_membership(session: Session, actor: Actor, membership_id: int) -> Non
     )
 
 
+def delete_agreement(session: Session, actor: Actor, code: str) -> None:
+    agreement = get_agreement(session, code)
+    ensure_may_edit(actor, agreement.organisation_code)
+    before = agreement_document(session, agreement)
+    for party in session.scalars(
+        select(AgreementParty).where(AgreementParty.agreement_code == code)
+    ):
+        _uncite(session, "agreement_party", str(party.id))
+        session.delete(party)
+    for obligation in session.scalars(select(Obligation).where(Obligation.agreement_code == code)):
+        _uncite(session, "obligation", str(obligation.id))
+        session.delete(obligation)
+    _uncite(session, "agreement", code)
+    session.delete(agreement)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="delete",
+        subject_type="agreement",
+        subject_key=code,
+        before=before,
+        after=None,
+    )
+
+
+def delete_border(session: Session, actor: Actor, a: str, b: str) -> None:
+    ensure_may_edit(actor)
+    border = session.scalars(repository.border_between(a, b)).first()
+    if border is None:
+        raise NotFound(
+            _("No border between {a} and {b}."), code="unknown_border", params={"a": a, "b": b}
+        )
+    before = snapshot(border)
+    _uncite(session, "border", f"{border.state_a}-{border.state_b}")
+    session.delete(border)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="delete",
+        subject_type="border",
+        subject_key=f"{border.state_a}-{border.state_b}",
+        before=before,
+        after=None,
+    )
+
+
+def delete_body(session: Session, actor: Actor, code: str) -> None:
+    body = session.get(Body, code)
+    if body is None:
+        raise NotFound(
+            _("No body {code}."), code="unknown_body", field="body", params={"code": code}
+        )
+    ensure_may_edit(actor, body.organisation_code)
+    if session.scalars(select(Principal.id).where(Principal.body_code == code)).first() is not None:
+        raise Conflict(
+            _("Body {code} still has accounts acting for it."),
+            code="body_in_use",
+            params={"code": code},
+        )
+    before = snapshot(body)
+    _uncite(session, "body", code)
+    session.delete(body)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="delete",
+        subject_type="body",
+        subject_key=code,
+        before=before,
+        after=None,
+    )
+
+
 def _agreement_document(data: AgreementCreate) -> dict[str, Any]:
     return _sorted_sources(data.model_dump(mode="json"))
 
 
 def put_agreement(
-    session: Session, actor: Actor, data: AgreementCreate
+    session: Session, actor: Actor, data: AgreementCreate, *, origin: str | None = None
 ) -> tuple[Agreement, Outcome]:
     """Add an agreement or replace it with its parties and obligations as given."""
     ensure_may_edit(actor, data.organisation)
+    stored = session.get(Agreement, data.code)
+    if stored is not None:
+        ensure_may_edit(actor, stored.organisation_code)
     _require_organisation(session, data.organisation, "organisation")
     _source_ids(session, data.sources)
     for i, party in enumerate(data.parties):
@@ -590,7 +708,12 @@ def put_agreement(
         "uncertain": data.uncertain,
         "note": data.note,
     }
+    if origin is not None:
+        values["origin"] = origin
     if existing is not None and before_doc == _agreement_document(data):
+        if origin is not None:
+            # Which file a fact comes from is bookkeeping, not a change of the fact.
+            existing.origin = origin
         return existing, Outcome.unchanged
     if existing is None:
         agreement = Agreement(**values)
@@ -617,7 +740,9 @@ def put_agreement(
             state_code=given.state,
             members_of=given.members_of,
             statuses=",".join(s.value for s in given.statuses) if given.members_of else None,
+            side=given.side,
             valid_from=given.valid_from,
+            from_precision=given.from_precision.value,
             valid_to=given.valid_to,
             uncertain=given.uncertain,
             note=given.note,
@@ -699,7 +824,9 @@ def agreement_document(session: Session, agreement: Agreement) -> dict[str, Any]
                     "state": p.state_code,
                     "members_of": p.members_of,
                     "statuses": p.statuses.split(",") if p.statuses else ["member"],
+                    "side": p.side,
                     "valid_from": p.valid_from,
+                    "from_precision": p.from_precision,
                     "valid_to": p.valid_to,
                     "uncertain": p.uncertain,
                     "note": p.note,
@@ -732,7 +859,9 @@ def _sorted_sources(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def put_border(session: Session, actor: Actor, data: BorderCreate) -> tuple[Border, Outcome]:
+def put_border(
+    session: Session, actor: Actor, data: BorderCreate, *, origin: str | None = None
+) -> tuple[Border, Outcome]:
     ensure_may_edit(actor)
     first, second = sorted(data.states)
     _require_state(session, first, "states")
@@ -747,7 +876,14 @@ def put_border(session: Session, actor: Actor, data: BorderCreate) -> tuple[Bord
         "note": data.note,
     }
     row, outcome = _apply(
-        session, actor, existing, values, model=Border, subject_type="border", key_of="id"
+        session,
+        actor,
+        existing,
+        values,
+        model=Border,
+        subject_type="border",
+        key_of="id",
+        origin=origin,
     )
     assert isinstance(row, Border)
     return row, _merge(outcome, cite(session, "border", f"{first}-{second}", data.sources))
@@ -857,41 +993,98 @@ def membership_timeline(session: Session, organisation: str) -> list[TimelineRow
     ]
 
 
-def _parties_on(
-    session: Session, on: date
-) -> tuple[dict[str, Agreement], dict[str, dict[str, str]]]:
-    """Agreements in force on the date and, for each, its parties with the basis of each."""
+@dataclass(frozen=True)
+class _Party:
+    """How one state takes part in one agreement on the asked date."""
+
+    basis: str
+    side: str | None
+    uncertain: str | None
+    # The organisation whose frozen or suspended status makes this party inactive.
+    organisation: str | None
+    approximate_from: bool
+
+    def bound_to(self, other: _Party) -> bool:
+        return self.side is None or other.side is None or self.side != other.side
+
+
+@dataclass
+class _Bindings:
+    agreements: dict[str, Agreement]
+    parties: dict[str, dict[str, _Party]]
+    status_of: dict[tuple[str, str], str]
+
+    def inactive(self, code: str, state: str) -> str | None:
+        party = self.parties[code][state]
+        if party.organisation is None:
+            return None
+        status = self.status_of.get((party.organisation, state))
+        return status if status in INACTIVE_STATUSES else None
+
+    def of(self, state: str) -> list[str]:
+        return sorted(code for code, members in self.parties.items() if state in members)
+
+
+def _bindings(session: Session, on: date) -> _Bindings:
+    """Agreements in force on the date and, for each, the states it binds and how."""
     agreements = {a.code: a for a in session.scalars(repository.agreements_in_force(on))}
-    parties: dict[str, dict[str, str]] = defaultdict(dict)
-    if not agreements:
-        return agreements, parties
-    member_rows = session.scalars(repository.memberships_on(on)).all()
-    status_of: dict[tuple[str, str], str] = {
-        (m.organisation_code, m.state_code): m.status for m in member_rows
+    parties: dict[str, dict[str, _Party]] = defaultdict(dict)
+    status_of = {
+        (m.organisation_code, m.state_code): m.status
+        for m in session.scalars(repository.memberships_on(on))
     }
-    for party in session.scalars(repository.parties_valid_on(on, agreements)):
+    if not agreements:
+        return _Bindings(agreements, parties, status_of)
+    rows = session.scalars(repository.parties_valid_on(on, agreements)).all()
+    # A state named directly wins over the same state reached through an organisation.
+    for party in sorted(rows, key=lambda p: (p.state_code is None, p.id)):
+        agreement = agreements[party.agreement_code]
+        approximate = party.from_precision != DatePrecision.day
         if party.state_code is not None:
-            parties[party.agreement_code].setdefault(party.state_code, "state")
+            parties[party.agreement_code].setdefault(
+                party.state_code,
+                _Party(
+                    "state", party.side, party.uncertain, agreement.organisation_code, approximate
+                ),
+            )
         elif party.members_of is not None:
             allowed = set((party.statuses or "member").split(","))
             for (org, state), status in status_of.items():
                 if org == party.members_of and status in allowed:
-                    parties[party.agreement_code].setdefault(state, f"members_of:{org}")
-    return agreements, parties
+                    parties[party.agreement_code].setdefault(
+                        state,
+                        _Party(f"members_of:{org}", party.side, party.uncertain, org, approximate),
+                    )
+    return _Bindings(agreements, parties, status_of)
 
 
-def _participation(
-    session: Session, on: date, organisation: str | None, states: Collection[str]
-) -> dict[str, str]:
-    """Which of these states have frozen or suspended participation in the organisation on the date."""
-    if organisation is None or not states:
-        return {}
-    rows = session.scalars(
-        repository.memberships_on(
-            on, organisation=organisation, statuses=[s.value for s in INACTIVE_STATUSES]
+def _agreement_caveats(agreement: Agreement) -> list[Caveat]:
+    caveats = []
+    if agreement.in_force is None and agreement.signed is not None:
+        caveats.append(
+            Caveat(
+                code="in_force_unrecorded",
+                detail=f"Entry into force not recorded; treated as binding from signature "
+                f"({agreement.signed.isoformat()}).",
+            )
         )
-    )
-    return {m.state_code: m.status for m in rows if m.state_code in states}
+    precision = agreement.in_force_precision if agreement.in_force else agreement.signed_precision
+    if precision != DatePrecision.day:
+        caveats.append(
+            Caveat(code="date_approximate", detail=f"Start known only to the {precision}.")
+        )
+    if agreement.uncertain:
+        caveats.append(Caveat(code="agreement_uncertain", detail=agreement.uncertain))
+    return caveats
+
+
+def _party_caveats(party: _Party) -> list[Caveat]:
+    caveats = []
+    if party.approximate_from:
+        caveats.append(Caveat(code="date_approximate", detail="The party's start is approximate."))
+    if party.uncertain:
+        caveats.append(Caveat(code="party_uncertain", detail=party.uncertain))
+    return caveats
 
 
 def state_standing(session: Session, state: str, on: date) -> StateStanding:
@@ -899,29 +1092,31 @@ def state_standing(session: Session, state: str, on: date) -> StateStanding:
     memberships = session.scalars(
         repository.memberships_on(on, state=state, statuses=[s.value for s in ATTACHED])
     )
-    agreements, parties = _parties_on(session, on)
-    mine = [code for code, members in parties.items() if state in members]
-    obligations = _read(
-        session,
-        "obligation",
-        session.scalars(repository.obligations_of(mine)),
-        ObligationRead,
-        "id",
-    )
+    bound = _bindings(session, on)
+    mine = bound.of(state)
+    rows = list(session.scalars(repository.obligations_of(mine)))
+    read = _read(session, "obligation", rows, ObligationRead, "id")
     by_agreement: dict[str, list[ObligationRead]] = defaultdict(list)
-    for ob, row in zip(obligations, session.scalars(repository.obligations_of(mine)), strict=True):
+    for ob, row in zip(read, rows, strict=True):
         by_agreement[row.agreement_code].append(ob)
-    standing = [
-        AgreementStanding(
-            agreement=code,
-            title=agreements[code].title_en,
-            in_force=agreements[code].in_force,
-            expires=agreements[code].expires,
-            obligations=by_agreement.get(code, []),
-            basis=parties[code][state],
+    standing = []
+    for code in mine:
+        agreement = bound.agreements[code]
+        party = bound.parties[code][state]
+        standing.append(
+            AgreementStanding(
+                agreement=code,
+                title=agreement.title_en,
+                title_ru=agreement.title_ru,
+                title_zh=agreement.title_zh,
+                in_force=agreement.in_force,
+                expires=agreement.expires,
+                obligations=by_agreement.get(code, []),
+                basis=party.basis,
+                side=party.side,
+                caveats=_agreement_caveats(agreement) + _party_caveats(party),
+            )
         )
-        for code in sorted(mine)
-    ]
     return StateStanding(
         state=state, on=on, memberships=_memberships(session, memberships), agreements=standing
     )
@@ -930,17 +1125,23 @@ def state_standing(session: Session, state: str, on: date) -> StateStanding:
 def parties_on(session: Session, agreement: str, on: date) -> PartiesOn:
     """The states an agreement binds on a date, each with the basis of its participation."""
     row = get_agreement(session, agreement)
-    agreements, parties = _parties_on(session, on)
-    in_force = agreement in agreements
-    members = parties.get(agreement, {}) if in_force else {}
-    inactive = _participation(session, on, row.organisation_code, list(members))
+    bound = _bindings(session, on)
+    in_force = agreement in bound.agreements
+    members = bound.parties.get(agreement, {}) if in_force else {}
     return PartiesOn(
         agreement=agreement,
         on=on,
         in_force=in_force,
+        caveats=_agreement_caveats(row) if in_force else [],
         parties=[
-            PartyOn(state=code, basis=basis, participation=inactive.get(code))
-            for code, basis in sorted(members.items())
+            PartyOn(
+                state=code,
+                basis=party.basis,
+                side=party.side,
+                participation=bound.inactive(agreement, code),
+                caveats=_party_caveats(party),
+            )
+            for code, party in sorted(members.items())
         ],
     )
 
@@ -948,32 +1149,47 @@ def parties_on(session: Session, agreement: str, on: date) -> PartiesOn:
 def bound_to_assist(session: Session, state: str, on: date) -> AssistanceAnswer:
     """Who must come to the aid of ``state`` on ``on``, under which article, and who must only consult."""
     get_state(session, state)
-    agreements, parties = _parties_on(session, on)
-    mine = [code for code, members in parties.items() if state in members]
+    bound = _bindings(session, on)
+    mine = bound.of(state)
     obligation_rows = list(session.scalars(repository.obligations_of(mine)))
     cited = _sources_by_key(session, "obligation", [str(o.id) for o in obligation_rows])
     assist: list[Duty] = []
     consult: list[Duty] = []
     inactive: list[Duty] = []
+    own: dict[str, OwnParticipation] = {}
     for ob in obligation_rows:
         if ob.kind not in (ObligationKind.mutual_assistance, ObligationKind.consultation):
             continue
-        agreement = agreements[ob.agreement_code]
-        others = sorted(s for s in parties[ob.agreement_code] if s != state)
-        frozen = _participation(session, on, agreement.organisation_code, others)
-        for other in others:
+        agreement = bound.agreements[ob.agreement_code]
+        members = bound.parties[ob.agreement_code]
+        me = members[state]
+        my_status = bound.inactive(agreement.code, state)
+        if my_status is not None and me.organisation is not None:
+            own[agreement.code] = OwnParticipation(
+                agreement=agreement.code, organisation=me.organisation, status=my_status
+            )
+        for other in sorted(members):
+            if other == state or not me.bound_to(members[other]):
+                continue
+            caveats = _agreement_caveats(agreement) + _party_caveats(members[other])
+            if ob.uncertain:
+                caveats.append(Caveat(code="obligation_uncertain", detail=ob.uncertain))
+            status = bound.inactive(agreement.code, other)
             duty = Duty(
                 state=other,
                 agreement=agreement.code,
                 agreement_title=agreement.title_en,
+                agreement_title_ru=agreement.title_ru,
+                agreement_title_zh=agreement.title_zh,
                 article=ob.article,
                 kind=ob.kind,
                 summary=ob.summary,
                 uncertain=ob.uncertain,
                 sources=cited.get(str(ob.id), []),
-                participation=frozen.get(other),
+                participation=status,
+                caveats=caveats,
             )
-            if other in frozen:
+            if status is not None:
                 inactive.append(duty)
             elif ob.kind == ObligationKind.mutual_assistance:
                 assist.append(duty)
@@ -987,6 +1203,7 @@ def bound_to_assist(session: Session, state: str, on: date) -> AssistanceAnswer:
         bound_to_assist=assist,
         only_consult=only_consult,
         participation_inactive=inactive,
+        own_participation=list(own.values()),
     )
 
 
@@ -1003,7 +1220,7 @@ def security_belt(session: Session, state: str, on: date) -> SecurityBelt:
     around = neighbours(session, state)
     belt = {code for code, _ in around} | {state}
     names = {s.code: s.name_en for s in session.scalars(select(State).where(State.code.in_(belt)))}
-    _, parties = _parties_on(session, on)
+    bound = _bindings(session, on)
     rows = session.scalars(
         repository.memberships_on(on, statuses=[s.value for s in ATTACHED]).where(
             Membership.state_code.in_([c for c, _ in around])
@@ -1014,24 +1231,28 @@ def security_belt(session: Session, state: str, on: date) -> SecurityBelt:
     by_state: dict[str, list[MembershipRead]] = defaultdict(list)
     for m in read:
         by_state[m.state_code].append(m)
-        # A suspended or frozen member is listed with its status but does not count as covered.
-        if m.status not in INACTIVE_STATUSES:
+        # Only members are covered; observers, partners and frozen members are listed, not counted.
+        if m.status == MembershipStatus.member:
             coverage[m.organisation_code].append(m.state_code)
     out = []
     for code, border in around:
-        bound: dict[str, list[str]] = {}
-        for agreement, members in sorted(parties.items()):
+        bound_with: dict[str, list[str]] = {}
+        for agreement, members in sorted(bound.parties.items()):
             if code in members:
-                others = sorted((set(members) & belt) - {code})
+                others = sorted(
+                    other
+                    for other in (set(members) & belt) - {code}
+                    if members[code].bound_to(members[other])
+                )
                 if others:
-                    bound[agreement] = others
+                    bound_with[agreement] = others
         out.append(
             BeltNeighbour(
                 state=code,
                 state_name=names.get(code, code),
                 border_km=border.length_km,
                 organisations=by_state.get(code, []),
-                bound_with=bound,
+                bound_with=bound_with,
             )
         )
     return SecurityBelt(

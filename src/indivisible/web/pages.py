@@ -27,6 +27,7 @@ from indivisible.web.worldmap import render_svg
 HERE = Path(__file__).parent
 LANG_COOKIE = "indivisible_lang"
 LOGIN_CSRF_COOKIE = "indivisible_login_csrf"
+NO_NUL = r"^[^\x00]*$"
 
 # Fill colours per status; a legend on the page names them, so colour is never the only cue.
 STATUS_FILLS = {
@@ -78,6 +79,11 @@ LABELS = {
     "day": _("day"),
     "month": _("month"),
     "year": _("year"),
+    "in_force_unrecorded": _("entry into force not recorded"),
+    "date_approximate": _("approximate date"),
+    "agreement_uncertain": _("uncertain agreement data"),
+    "party_uncertain": _("uncertain party data"),
+    "obligation_uncertain": _("uncertain article"),
 }
 
 _env = Environment(
@@ -115,11 +121,8 @@ class Page:
             page=self,
             locale=self.locale,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
-            path=quote(
-                self.request.url.path
-                + (f"?{self.request.url.query}" if self.request.url.query else ""),
-                safe="/?=&",
-            ),
+            # The whole local URL, query included, as one parameter value.
+            path=quote(_local_url(self.request), safe=""),
             label=self.label,
             **context,
         )
@@ -131,7 +134,18 @@ class Page:
 
     def name(self, row: Any, stem: str = "name") -> str:
         """A row's name in the page's language, falling back to English."""
-        return str(getattr(row, f"{stem}_{self.locale}", None) or getattr(row, f"{stem}_en"))
+        localised = getattr(row, f"{stem}_{self.locale}", None)
+        return str(localised or getattr(row, f"{stem}_en", None) or getattr(row, stem))
+
+    def fuzzy(self, day: date | None, precision: str = "day") -> str:
+        """A date shown no more exactly than it is known: ~1994, ~1994-05, 1994-05-15."""
+        if day is None:
+            return "—"
+        if precision == "year":
+            return f"~{day.year}"
+        if precision == "month":
+            return f"~{day.year}-{day.month:02d}"
+        return day.isoformat()
 
 
 def web_page(request: Request, session: DbSession) -> Page:
@@ -145,12 +159,34 @@ def web_page(request: Request, session: DbSession) -> Page:
 WebPage = Annotated[Page, Depends(web_page)]
 
 
+def _local_url(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def is_page_request(request: Request) -> bool:
+    """A person's browser asking for a page, as opposed to an API client or a static file."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/static/"))
+
+
 def maybe_redirect_to_login(request: Request, exc: IndivisibleError) -> RedirectResponse | None:
     """People following a link without a session go to the login form; API clients get 401."""
-    if isinstance(exc, NotAuthenticated) and not request.url.path.startswith("/api/"):
-        target = quote(request.url.path, safe="/")
+    if isinstance(exc, NotAuthenticated) and is_page_request(request):
+        target = quote(_local_url(request), safe="")
         return RedirectResponse(f"/login?next={target}", status_code=303)
     return None
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse | None:
+    """A page-sized error for people (a fragment for htmx); None for API clients."""
+    if not is_page_request(request):
+        return None
+    page = Page(request, None, None, None)
+    template = "_error.html" if request.headers.get("hx-request") else "error.html"
+    return page.render(
+        template, status_code=status, title=page.gettext(title), detail=detail, back=quote("/")
+    )
 
 
 def _check_form_csrf(page: Page, token: str) -> None:
@@ -187,10 +223,10 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 def login(
     request: Request,
     session: DbSession,
-    username: Annotated[str, Form(max_length=80)],
-    password: Annotated[str, Form(max_length=200)],
-    csrf: Annotated[str, Form(max_length=200)],
-    next: Annotated[str, Form(max_length=500)] = "/",
+    username: Annotated[str, Form(max_length=80, pattern=NO_NUL)],
+    password: Annotated[str, Form(max_length=200, pattern=NO_NUL)],
+    csrf: Annotated[str, Form(max_length=200, pattern=NO_NUL)],
+    next: Annotated[str, Form(max_length=500, pattern=NO_NUL)] = "/",
 ) -> Response:
     page = Page(request, None, None, None)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -262,7 +298,7 @@ def _map_context(page: Page, session: DbSession, organisation: str, on: date) ->
         by_status.setdefault(m.status, []).append(page.name(states[m.state_code]))
     org = service.get_organisation(session, organisation)
     return {
-        "svg": render_svg(fills, titles=titles),
+        "svg": render_svg(fills, titles=titles, label=page.gettext(_("World map"))),
         "organisation": org,
         "on": on,
         "by_status": by_status,
@@ -286,7 +322,11 @@ def map_fragment(
     page: WebPage, session: DbSession, org: str, on: Annotated[date | None, Query()] = None
 ) -> HTMLResponse:
     """The map alone, swapped in by htmx when the organisation or the date changes."""
-    return page.render("_map.html", **_map_context(page, session, org, on or date.today()))
+    day = on or date.today()
+    response = page.render("_map.html", **_map_context(page, session, org, day))
+    # The address bar follows the choice, so the view can be bookmarked and shared.
+    response.headers["HX-Replace-Url"] = f"/?org={quote(org, safe='')}&on={day.isoformat()}"
+    return response
 
 
 @router.get("/organisations/{code}", response_class=HTMLResponse)

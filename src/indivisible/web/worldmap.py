@@ -50,6 +50,7 @@ def render_svg(
     titles: Mapping[str, str] | None = None,
     default_fill: str = "#e5e7eb",
     css_class: str = "worldmap",
+    label: str = "World map",
 ) -> str:
     """Return an ``<svg>`` element with one ``<path data-state=...>`` per state.
 
@@ -63,7 +64,7 @@ def render_svg(
         # page CSS can still override them; evenodd keeps enclaves such as
         # Lesotho as holes whatever the ring winding.
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{escape(world.view_box)}"'
-        f' class="{escape(css_class)}" role="img" aria-label="World map"'
+        f' class="{escape(css_class)}" role="img" aria-label="{escape(label)}"'
         ' fill-rule="evenodd" stroke="#ffffff" stroke-width="0.4" stroke-linejoin="round">'
     ]
     for feature in world.features:
