@@ -250,7 +250,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from indivisible.web.pages import mount as mount_web
 
     app.include_router(apidocs_router)
+    from indivisible.audit.api import router as audit_router
+
     app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(registry_router)
 
     @app.get("/api/v1/health", tags=["node"])

@@ -181,3 +181,8 @@ def test_state_page_speaks_the_pages_language_and_shows_caveats(
     armenia = client.get("/states/ARM", params={"on": "2025-01-01"})
     assert "This state&#39;s own participation is" in armenia.text
     assert 'data-caveat="' in client.get("/states/RUS", params={"on": "2020-01-01"}).text
+    kazakhstan = client.get("/states/KAZ", params={"on": "2022-01-05"}).text
+    # Consultation duties are grouped: one line per agreement and article, states listed by name.
+    assert kazakhstan.count('data-agreement="CIS-CHARTER-1993"') == 1
+    line = kazakhstan.split('data-agreement="CIS-CHARTER-1993"', 1)[1].split("</li>", 1)[0]
+    assert "Azerbaijan" in line and "Uzbekistan" in line

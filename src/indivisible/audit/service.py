@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from indivisible.audit import repository
 from indivisible.audit.models import ChangeRecord
-from indivisible.auth.principal import Actor
+from indivisible.auth.principal import Actor, Role
 from indivisible.db import Base
+from indivisible.errors import PermissionDenied
+from indivisible.i18n import _
 
 
 def snapshot(row: Base) -> dict[str, Any]:
@@ -46,3 +49,27 @@ def record_change(
     )
     session.add(record)
     return record
+
+
+def list_changes(
+    session: Session,
+    actor: Actor,
+    *,
+    subject_type: str | None = None,
+    subject_key: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[ChangeRecord]:
+    """The newest changes first; page backwards with ``before_id``."""
+    if actor.role not in (Role.admin, Role.secretariat):
+        raise PermissionDenied(
+            _("Only admins and secretariats read the change log."), code="role_required"
+        )
+    stmt = repository.visible_to(actor)
+    if subject_type is not None:
+        stmt = stmt.where(ChangeRecord.subject_type == subject_type)
+    if subject_key is not None:
+        stmt = stmt.where(ChangeRecord.subject_key == subject_key)
+    if before_id is not None:
+        stmt = stmt.where(ChangeRecord.id < before_id)
+    return list(session.scalars(stmt.order_by(ChangeRecord.id.desc()).limit(limit)))
