@@ -2,65 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
-from indivisible.app import create_app
-from indivisible.auth import service as auth_service
-from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate
-from indivisible.config import Settings
-from indivisible.db import make_engine, make_session_factory, unit_of_work
-from indivisible.migrate import upgrade
-from indivisible.registry import loader
-from indivisible.web import apidocs
-from tests.conftest import Account, Backend
-from tests.web import test_browser
+from tests.conftest import Account
+from tests.web.conftest import log_in
 from tests.web.test_pages import login
 
-ROOT = Path(__file__).resolve().parents[2]
 ASSETS = {
     "/static/swagger/swagger-ui.css": "text/css",
     "/static/swagger/swagger-ui-bundle.js": "javascript",
     "/static/swagger/init.js": "javascript",
 }
-PASSWORD = "apidocs-test-password"
-
-# Chromium and its tab come from the main browser test, so both launch it the same way.
-browser = test_browser.browser
-page = test_browser.page
-
-
-def with_docs(app: FastAPI) -> FastAPI:
-    """Mounts this page in place of FastAPI's CDN-based one, unless app.py already does."""
-    if not any(getattr(r, "endpoint", None) is apidocs.api_docs for r in app.router.routes):
-        app.router.routes = [
-            r for r in app.router.routes if getattr(r, "path", None) != "/api/v1/docs"
-        ]
-        app.include_router(apidocs.router)
-    return app
-
-
-def create_docs_app() -> FastAPI:
-    """The factory the live node runs: the real application, with the page mounted."""
-    return with_docs(create_app())
-
-
-@pytest.fixture(scope="module")
-def app(backend: Backend) -> FastAPI:
-    # Overrides conftest's app for this module only, so the session-wide app stays untouched.
-    return with_docs(create_app(Settings(database_url=backend.url, max_body_bytes=64_000)))
 
 
 def test_the_page_uses_only_the_nodes_own_files(client: TestClient) -> None:
@@ -109,63 +65,6 @@ def test_a_stale_session_cookie_still_gets_the_page(client: TestClient) -> None:
     assert r.status_code == 200 and "csrf-token" not in r.text
 
 
-@pytest.fixture(scope="module")
-def docs_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A node in a child process, as in test_browser, but running create_docs_app."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('apidocs') / 'node.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with unit_of_work(make_session_factory(engine)) as session:
-        loader.load(session, Actor.console("apidocs-test"))
-        auth_service.create_principal(
-            session,
-            Actor.console("apidocs-test"),
-            PrincipalCreate(
-                username="officer",
-                display_name="Liaison officer",
-                role=Role.liaison,
-                state="KAZ",
-                password=PASSWORD,
-            ),
-        )
-    engine.dispose()
-    port = test_browser._free_port()
-    log = (Path(str(tmp_path_factory.getbasetemp())) / "uvicorn-apidocs.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tests.web.test_apidocs:create_docs_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "INDIVISIBLE_DATABASE_URL": url},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    # Waiting for readiness, bounded; this asserts nothing about speed.
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/health") as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the node did not start; see uvicorn-apidocs.log")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
-
-
 def watch(page: Page, base: str) -> list[str]:
     """Console errors, CSP refusals, failed loads and requests that left the node (which an
     offline node cannot make), as they happen."""
@@ -197,9 +96,9 @@ def watch(page: Page, base: str) -> list[str]:
 
 
 @pytest.mark.browser
-def test_swagger_ui_renders_under_the_csp(docs_node: str, page: Page) -> None:
-    problems = watch(page, docs_node)
-    response = page.goto(f"{docs_node}/api/v1/docs")
+def test_swagger_ui_renders_under_the_csp(live_node: str, page: Page) -> None:
+    problems = watch(page, live_node)
+    response = page.goto(f"{live_node}/api/v1/docs")
     assert response is not None
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page).to_have_title("Indivisible API")
@@ -212,15 +111,12 @@ def test_swagger_ui_renders_under_the_csp(docs_node: str, page: Page) -> None:
 
 
 @pytest.mark.browser
-def test_try_it_out_writes_with_the_session_and_its_csrf_token(docs_node: str, page: Page) -> None:
-    page.goto(f"{docs_node}/login?next=/api/v1/docs")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{docs_node}/api/v1/docs")
+def test_try_it_out_writes_with_the_session_and_its_csrf_token(live_node: str, page: Page) -> None:
+    log_in(page, live_node, "/api/v1/docs")
+    expect(page).to_have_url(f"{live_node}/api/v1/docs")
     page.wait_for_load_state("load")
     # Watched from a fresh load: the login page's own favicon 404 is not this page's concern.
-    problems = watch(page, docs_node)
+    problems = watch(page, live_node)
     page.reload()
     operation = page.locator("#operations-auth-create_token_api_v1_auth_tokens_post")
     operation.locator(".opblock-summary").click()
