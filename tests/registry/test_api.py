@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -416,7 +418,24 @@ BAD_WRITES: list[tuple[str, str, Any, int, str | None]] = [
     ("post", "/api/v1/auth/tokens", {"name": "", "expires_in_days": 5}, 422, "name"),
     ("post", "/api/v1/auth/tokens", {"name": "x", "expires_in_days": 0}, 422, "expires_in_days"),
     ("delete", "/api/v1/auth/tokens/999999", None, 404, None),
+    ("post", "/api/v1/registry/memberships", {**GOOD_MEMBERSHIP, "state": "XXX"}, 422, "state"),
+    ("delete", "/api/v1/registry/agreements/NO-SUCH-AGREEMENT", None, 404, None),
+    ("delete", "/api/v1/registry/borders/KAZ/XXX", None, 404, None),
+    ("delete", "/api/v1/registry/bodies/NO-SUCH-BODY", None, 404, None),
 ]
+
+
+def test_every_write_route_has_a_bad_input_case(app: FastAPI) -> None:
+    """A new write route fails this test until it is given a case in BAD_WRITES."""
+    covered = {(method.upper(), path) for method, path, *_ in BAD_WRITES}
+    for template, operations in app.openapi()["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+        for method in operations:
+            if method.upper() == "GET":
+                continue
+            assert any(m == method.upper() and pattern.match(p) for m, p in covered), (
+                f"{method.upper()} {template} has no bad-input case in BAD_WRITES"
+            )
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "field"), BAD_WRITES)
