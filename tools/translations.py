@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po, write_po
 I18N = Path(__file__).resolve().parent.parent / "src" / "indivisible" / "i18n"
 
 RU = {
-    'Only admins and secretariats read the change log.': 'Журнал изменений читают только администраторы и секретариаты.',
+    "Only admins and secretariats read the change log.": "Журнал изменений читают только администраторы и секретариаты.",
     "Back to the map": "Вернуться к карте",
     "There is no such page.": "Такой страницы нет.",
     "This state's own participation is": "Участие самого этого государства:",
@@ -198,7 +198,7 @@ RU = {
 }
 
 ZH = {
-    'Only admins and secretariats read the change log.': '只有管理员和秘书处可以查看变更日志。',
+    "Only admins and secretariats read the change log.": "只有管理员和秘书处可以查看变更日志。",
     "Back to the map": "返回地图",
     "There is no such page.": "没有这个页面。",
     "This state's own participation is": "该国本身的参与状态：",
