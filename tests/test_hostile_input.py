@@ -191,3 +191,37 @@ def test_tokens_always_expire(client: TestClient, accounts: dict[str, Account]) 
         "/api/v1/auth/tokens", json={"name": "default"}, headers=accounts["observer"].headers
     )
     assert r.status_code == 201 and r.json()["expires_at"] is not None
+
+
+def test_a_client_that_leaves_mid_upload_is_never_served() -> None:
+    import asyncio
+    from collections.abc import MutableMapping
+    from typing import Any
+
+    from indivisible.app import Guard
+
+    reached: list[object] = []
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        reached.append(scope)
+
+    messages: list[MutableMapping[str, Any]] = [
+        {"type": "http.request", "body": b"username=a&pass", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> MutableMapping[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        reached.append(message)
+
+    scope: MutableMapping[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": "/login",
+        "query_string": b"",
+        "headers": [],
+    }
+    asyncio.run(Guard(app, 1000)(scope, receive, send))
+    assert reached == []

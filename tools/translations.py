@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po, write_po
 I18N = Path(__file__).resolve().parent.parent / "src" / "indivisible" / "i18n"
 
 RU = {
+    "A secretariat records only agreements among its own organisation's members.": "Секретариат записывает только соглашения между членами своей организации.",
     "Only admins and secretariats read the change log.": "Журнал изменений читают только администраторы и секретариаты.",
     "Back to the map": "Вернуться к карте",
     "There is no such page.": "Такой страницы нет.",
@@ -198,6 +199,7 @@ RU = {
 }
 
 ZH = {
+    "A secretariat records only agreements among its own organisation's members.": "秘书处只能记录本组织成员之间的协定。",
     "Only admins and secretariats read the change log.": "只有管理员和秘书处可以查看变更日志。",
     "Back to the map": "返回地图",
     "There is no such page.": "没有这个页面。",

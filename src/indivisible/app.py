@@ -30,8 +30,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def request_gettext(request: Request) -> Callable[[str], str]:
     """Translations for the language the client asked for (the UI's cookie, then Accept-Language)."""
+    settings: Settings = request.app.state.settings
     locale = negotiate(
-        request.cookies.get("indivisible_lang"), request.headers.get("accept-language")
+        request.cookies.get("indivisible_lang"),
+        request.headers.get("accept-language"),
+        settings.default_locale,
     )
     return translations(locale).gettext
 
@@ -55,7 +58,7 @@ class Guard:
     """Pure ASGI guard in front of the app: refuses what the app must never see, and adds the
     security headers to every answer.
 
-    - NUL characters in the path or query (PostgreSQL cannot store them): 400.
+    - NUL characters in the path or query (PostgreSQL cannot store them): 422.
     - Bodies over the limit, declared or streamed (chunked): 413. The body is read here, up to
       the limit, and replayed to the app, so an oversize upload never reaches a parser.
     """
@@ -93,6 +96,9 @@ class Guard:
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # The client left mid-upload: a partial body must never be handled as a whole one.
+                return
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from indivisible.audit.models import ChangeRecord
@@ -98,7 +98,10 @@ def test_bad_facts_are_refused_one_by_one_and_leave_nothing(db: Session) -> None
     states = set(
         db.scalars(select(Membership.state_code).where(Membership.organisation_code == "BADORG"))
     )
-    assert states == {"TJK"}
+    # TJK's member period is valid, but its other period in BADORG overlaps it and is refused:
+    # a state's periods in one organisation are applied together or not at all.
+    assert states == set()
+    assert any("not applied: another period" in str(r) for r in report.refused)
     assert db.get(Organisation, "UNSOURCED") is None
 
 
@@ -161,8 +164,10 @@ def test_a_key_defined_twice_across_files_is_refused_the_second_time(
     )
     first = loader.load(db, ACTOR, [one, two])
     reasons = [str(r) for r in first.refused]
+    # Files are named by their full path: an operator's file is never taken for a shipped one.
     assert any(
-        "organisation ORGA is defined more than once (first in a.yaml)" in r for r in reasons
+        "organisation ORGA is defined more than once (first in " in r and "/a.yaml)" in r
+        for r in reasons
     )
     assert any("body SHARED-BODY is defined more than once" in r for r in reasons)
     second = loader.load(db, ACTOR, [one, two])
@@ -285,3 +290,82 @@ def test_check_applies_every_rule_without_a_database(tmp_path: Path) -> None:
     report = loader.check([path])
     assert any("missing-source" in str(r) for r in report.refused)
     assert loader.check().refused == []
+
+
+def test_a_refused_correction_keeps_the_old_period(db: Session, tmp_path: Path) -> None:
+    text = (FIXTURES / "good.yaml").read_text()
+    path = tmp_path / "good.yaml"
+    path.write_text(text)
+    loader.load(db, ACTOR, [path])
+    # The corrected date cites a source that does not exist: the correction is refused...
+    path.write_text(
+        text.replace(
+            '{state: KAZ, status: member, from: "2001-01-01", sources: [test-charter]}',
+            '{state: KAZ, status: member, from: "2001-06-15", sources: [test-chartr]}',
+        )
+    )
+    report = loader.load(db, ACTOR, [path])
+    assert report.counts["membership"]["refused"] == 1
+    assert report.counts["membership"].get("removed", 0) == 0
+    # ...and the period it was to replace is still there.
+    periods = [
+        p
+        for row in service.membership_timeline(db, "TESTORG")
+        if row.state == "KAZ"
+        for p in row.periods
+    ]
+    assert [p.valid_from for p in periods] == [date(2001, 1, 1)]
+
+
+def test_a_file_of_the_same_name_elsewhere_does_not_stand_for_a_shipped_one(
+    db: Session, tmp_path: Path
+) -> None:
+    """An operator's own un.yaml must not prune the shipped UN data."""
+    local = _write(
+        tmp_path,
+        "un.yaml",
+        SOURCES
+        + """borders:
+  - {states: [AFG, PAK], length_km: 2670, sources: [t-src]}
+""",
+    )
+    before = len(service.members_on(db, "UN", date(2026, 11, 23)).members)
+    report = loader.load(db, ACTOR, [local])
+    assert all(c.get("removed", 0) == 0 for c in report.counts.values())
+    assert len(service.members_on(db, "UN", date(2026, 11, 23)).members) == before
+
+
+def test_recording_where_a_fact_comes_from_is_not_a_change(db: Session) -> None:
+    db.execute(update(Membership).values(origin=None))
+    changes_before = db.scalar(select(func.count()).select_from(ChangeRecord))
+    report = loader.load(db, ACTOR)
+    assert report.counts["membership"].get("changed", 0) == 0
+    assert db.scalar(select(func.count()).select_from(ChangeRecord)) == changes_before
+    assert (
+        db.scalar(select(func.count()).select_from(Membership).where(Membership.origin.is_(None)))
+        == 0
+    )
+
+
+def test_check_reads_a_file_together_with_the_shipped_data(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "f.yaml",
+        SOURCES
+        + """organisations:
+  - code: SCO-FRIENDS
+    name: {en: Friends of the SCO}
+    kind: forum
+    sources: [t-src]
+    memberships: [{state: KAZ, status: member, from: "2020-01-01", sources: [t-src]}]
+agreements:
+  - code: SCO-EXTRA
+    title: {en: An extra SCO agreement}
+    kind: agreement
+    signed: "2020-01-01"
+    organisation: SCO
+    sources: [t-src]
+    parties: [{members_of: SCO, sources: [t-src]}]
+""",
+    )
+    assert loader.check([path]).refused == []

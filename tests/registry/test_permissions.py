@@ -149,3 +149,53 @@ def test_a_secretariat_edits_its_own_organisations_bodies(
         client.delete("/api/v1/registry/bodies/SCO-SECRETARIAT", headers=accounts["admin"].headers),
         409,
     )
+
+
+def test_a_secretariat_records_agreements_among_its_own_members_only(
+    client: TestClient, accounts: dict[str, Account], db: Session
+) -> None:
+    headers = accounts["secretariat"].headers
+    outsiders = {
+        **PACT,
+        "code": "SCO-USA-GBR",
+        "organisation": "SCO",
+        "parties": [
+            {"state": "USA", "sources": ["iso-3166-1"]},
+            {"members_of": "CSTO", "sources": ["iso-3166-1"]},
+        ],
+    }
+    before = fingerprint(db)
+    assert_problem(
+        client.post("/api/v1/registry/agreements", json=outsiders, headers=headers), 403, "parties"
+    )
+    assert fingerprint(db) == before
+    own = {
+        **PACT,
+        "code": "SCO-OWN",
+        "organisation": "SCO",
+        "parties": [{"members_of": "SCO", "sources": ["iso-3166-1"]}],
+    }
+    assert client.post("/api/v1/registry/agreements", json=own, headers=headers).status_code == 201
+
+
+def test_rewording_an_existing_source_is_for_admins(
+    db: Session, accounts: dict[str, Account]
+) -> None:
+    from datetime import date
+
+    from indivisible.auth import service as auth_service
+    from indivisible.errors import PermissionDenied
+    from indivisible.registry import service
+    from indivisible.registry.schemas import SourceCreate
+
+    secretariat = auth_service.resolve_token(db, accounts["secretariat"].token)
+    reworded = SourceCreate(
+        key="iso-3166-1",
+        title="Something else",
+        url="https://example.org",
+        accessed=date(2026, 1, 1),
+    )
+    with pytest.raises(PermissionDenied):
+        service.put_source(db, secretariat, reworded)
+    fresh = reworded.model_copy(update={"key": "sco-new-source"})
+    assert service.put_source(db, secretariat, fresh)[1].value == "added"

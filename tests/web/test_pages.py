@@ -186,3 +186,28 @@ def test_state_page_speaks_the_pages_language_and_shows_caveats(
     assert kazakhstan.count('data-agreement="CIS-CHARTER-1993"') == 1
     line = kazakhstan.split('data-agreement="CIS-CHARTER-1993"', 1)[1].split("</li>", 1)[0]
     assert "Azerbaijan" in line and "Uzbekistan" in line
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_login(
+    client: TestClient,
+) -> None:
+    r = client.get(
+        "/map",
+        params={"org": "SCO"},
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://127.0.0.1:8000/?org=SCO&on=2020-01-01",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 204
+    assert r.headers["hx-redirect"] == "/login?next=%2F%3Forg%3DSCO%26on%3D2020-01-01"
+    hostile = client.get(
+        "/map",
+        headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example//x"},
+        follow_redirects=False,
+    )
+    assert (
+        hostile.headers["hx-redirect"] == "/login?next=%2F%2Fx"
+        or hostile.headers["hx-redirect"] == "/login?next=%2F"
+    )

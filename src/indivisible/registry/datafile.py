@@ -223,13 +223,34 @@ def data_paths(directory: Path = DATA_DIR) -> list[Path]:
     return sorted(directory.glob("*.yaml"))
 
 
+MAX_IDENTITY = 500
+
+
+def file_identity(path: Path) -> str:
+    """What a loaded fact records as its origin: the shipped files by name, any other file by its
+    full path, so that an operator's own ``sco.yaml`` never stands for the shipped one."""
+    resolved = path.resolve()
+    if resolved.parent == DATA_DIR.resolve():
+        return f"indivisible:{resolved.name}"
+    return str(resolved)
+
+
 def parse_files(paths: list[Path]) -> ParsedFiles:
     parsed = ParsedFiles()
+    seen: set[str] = set()
     for path in paths:
-        data, problems = parse_text(path.read_text(encoding="utf-8"), path.name)
+        identity = file_identity(path)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        if len(identity) > MAX_IDENTITY:
+            message = f"the file's path is longer than {MAX_IDENTITY} characters"
+            parsed.problems.append(FileProblem(identity[:80] + "…", "file", message))
+            continue
+        data, problems = parse_text(path.read_text(encoding="utf-8"), identity)
         parsed.problems.extend(problems)
         if data is not None:
-            parsed.files.append((path.name, data))
+            parsed.files.append((identity, data))
     return parsed
 
 

@@ -236,16 +236,76 @@ class _Loader:
                     key=body.code,
                     origin=name,
                 )
+            by_state: dict[str, list[MembershipEntry]] = defaultdict(list)
             for m in org.memberships:
-                self.attempt(
-                    "membership",
-                    f"{name}: membership {m.state} in {org.code} from {m.from_.day.isoformat()}",
-                    MembershipCreate,
-                    _membership_fields(org.code, m),
-                    service.put_membership,
-                    key=f"{org.code}/{m.state}/{m.from_.day.isoformat()}",
-                    origin=name,
+                by_state[m.state].append(m)
+            for state, periods in by_state.items():
+                self.replace_periods(name, org.code, state, periods)
+
+    def replace_periods(
+        self, origin: str, organisation: str, state: str, periods: list[MembershipEntry]
+    ) -> None:
+        """A state's periods in an organisation, as a file gives them, replace what the same
+        file gave before — all of them or none, so a refused correction never loses a period."""
+        wanted = {p.from_.day for p in periods}
+        outcomes: list[str] = []
+        refusals: list[Refusal] = []
+        removed = 0
+        group = self.session.begin_nested()
+        try:
+            stale = self.session.scalars(
+                select(Membership).where(
+                    Membership.organisation_code == organisation,
+                    Membership.state_code == state,
+                    Membership.origin == origin,
                 )
+            ).all()
+            # The old periods go first, so that a corrected start date does not overlap them.
+            for row in stale:
+                if row.valid_from not in wanted:
+                    service.delete_membership(self.session, self.actor, row.id)
+                    removed += 1
+            for m in periods:
+                start = m.from_.day.isoformat()
+                where = f"{origin}: membership {state} in {organisation} from {start}"
+                key = ("membership", f"{organisation}/{state}/{start}")
+                if key in self.defined:
+                    refusals.append(
+                        Refusal(
+                            where,
+                            f"membership {key[1]} is defined more than once (first in {self.defined[key]})",
+                        )
+                    )
+                    continue
+                self.defined[key] = origin
+                try:
+                    data = MembershipCreate.model_validate(_membership_fields(organisation, m))
+                    with self.session.begin_nested():
+                        _, outcome = service.put_membership(
+                            self.session, self.actor, data, origin=origin
+                        )
+                    outcomes.append(outcome.value)
+                except (ValidationError, IndivisibleError) as exc:
+                    refusals.append(Refusal(where, _explain(exc)))
+        except BaseException:
+            group.rollback()
+            raise
+        if not refusals:
+            group.commit()
+            for applied in outcomes:
+                self.report.count("membership", applied)
+            self.report.counts["membership"]["removed"] += removed
+            return
+        group.rollback()
+        for refusal in refusals:
+            self.refuse("membership", refusal.where, refusal.reason)
+        for _ in range(len(periods) - len(refusals)):
+            self.refuse(
+                "membership",
+                f"{origin}: membership {state} in {organisation}",
+                "not applied: another period of this state in this organisation was refused, "
+                "so its periods stay as they were",
+            )
 
     def agreements(self, files: list[tuple[str, DataFile]]) -> None:
         for name, data in files:
@@ -274,17 +334,16 @@ class _Loader:
                 )
 
     def prune(self, files: list[tuple[str, DataFile]]) -> None:
-        """Remove what these files once said and say no longer (a corrected date, a dropped fact).
+        """Remove what these files once said and say no longer (a dropped fact; a corrected
+        membership period is replaced in ``replace_periods`` instead).
 
         Only facts loaded from these very files are touched: facts entered through the API, and
         facts of files that failed to parse, stay.
         """
         names = [name for name, _ in files]
-        memberships = {
-            (o.code, m.state, m.from_.day)
-            for _, d in files
-            for o in d.organisations
-            for m in o.memberships
+        # Periods of a pair still in the files are replaced with their pair (replace_periods).
+        pairs = {
+            (o.code, m.state) for _, d in files for o in d.organisations for m in o.memberships
         }
         agreements = {a.code for _, d in files for a in d.agreements}
         borders = {tuple(sorted(b.states)) for _, d in files for b in d.borders}
@@ -292,7 +351,7 @@ class _Loader:
         for row in self.session.scalars(
             select(Membership).where(Membership.origin.in_(names))
         ).all():
-            if (row.organisation_code, row.state_code, row.valid_from) not in memberships:
+            if (row.organisation_code, row.state_code) not in pairs:
                 service.delete_membership(self.session, self.actor, row.id)
                 self.report.count("membership", "removed")
         for agreement in self.session.scalars(
@@ -437,8 +496,8 @@ def load(session: Session, actor: Actor, paths: list[Path] | None = None) -> Loa
 
 
 def check(paths: list[Path] | None = None) -> LoadReport:
-    """Load the files into a throw-away in-memory database: every rule a real load applies,
-    without touching any node's data."""
+    """Load the files, with the shipped data they may refer to, into a throw-away in-memory
+    database: every rule a real load applies, without touching any node's data."""
     from indivisible.db import make_engine, make_session_factory
     from indivisible.migrate import upgrade
 
@@ -447,7 +506,7 @@ def check(paths: list[Path] | None = None) -> LoadReport:
         upgrade(engine)
         session = make_session_factory(engine)()
         try:
-            return load(session, Actor.console("registry-check"), paths)
+            return load(session, Actor.console("registry-check"), data_paths() + list(paths or []))
         finally:
             session.rollback()
             session.close()

@@ -83,7 +83,7 @@ class Border(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The data file a fact was loaded from; null for facts entered through the API. A load prunes
     # the facts of its files that the files no longer contain.
-    origin: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         UniqueConstraint("state_a", "state_b"),
@@ -112,7 +112,7 @@ class Organisation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The data file a fact was loaded from; null for facts entered through the API. A load prunes
     # the facts of its files that the files no longer contain.
-    origin: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(500))
 
 
 class Body(Base):
@@ -135,7 +135,7 @@ class Body(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The data file a fact was loaded from; null for facts entered through the API. A load prunes
     # the facts of its files that the files no longer contain.
-    origin: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(500))
 
 
 class Membership(Base):
@@ -155,7 +155,7 @@ class Membership(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The data file a fact was loaded from; null for facts entered through the API. A load prunes
     # the facts of its files that the files no longer contain.
-    origin: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
@@ -184,7 +184,7 @@ class Agreement(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The data file a fact was loaded from; null for facts entered through the API. A load prunes
     # the facts of its files that the files no longer contain.
-    origin: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(500))
 
 
 class AgreementParty(Base):

@@ -288,7 +288,10 @@ def _apply(
         setattr(row, name, value)
     session.flush()
     after = snapshot(row)
-    if after == before:
+    # Which file a fact comes from is bookkeeping: recording it is not a change of the fact.
+    if {k: v for k, v in after.items() if k != "origin"} == {
+        k: v for k, v in before.items() if k != "origin"
+    }:
         return row, Outcome.unchanged
     record_change(
         session,
@@ -674,6 +677,15 @@ def put_agreement(
     stored = session.get(Agreement, data.code)
     if stored is not None:
         ensure_may_edit(actor, stored.organisation_code)
+    if actor.role is not Role.admin and any(
+        party.members_of != actor.organisation_code for party in data.parties
+    ):
+        # Naming states, or another organisation's members, binds others than one's own members.
+        raise PermissionDenied(
+            _("A secretariat records only agreements among its own organisation's members."),
+            code="registry_edit_denied",
+            field="parties",
+        )
     _require_organisation(session, data.organisation, "organisation")
     _source_ids(session, data.sources)
     for i, party in enumerate(data.parties):
@@ -1078,12 +1090,15 @@ def _agreement_caveats(agreement: Agreement) -> list[Caveat]:
     return caveats
 
 
-def _party_caveats(party: _Party) -> list[Caveat]:
+def _party_caveats(party: _Party, *, own: bool = False) -> list[Caveat]:
+    """Caveats of one party's participation; ``own`` for the asking state's, said as such."""
+    whose = "The asking state's" if own else "The party's"
     caveats = []
     if party.approximate_from:
-        caveats.append(Caveat(code="date_approximate", detail="The party's start is approximate."))
+        caveats.append(Caveat(code="date_approximate", detail=f"{whose} start is approximate."))
     if party.uncertain:
-        caveats.append(Caveat(code="party_uncertain", detail=party.uncertain))
+        detail = f"{whose} participation: {party.uncertain}" if own else party.uncertain
+        caveats.append(Caveat(code="party_uncertain", detail=detail))
     return caveats
 
 
@@ -1171,7 +1186,11 @@ def bound_to_assist(session: Session, state: str, on: date) -> AssistanceAnswer:
         for other in sorted(members):
             if other == state or not me.bound_to(members[other]):
                 continue
-            caveats = _agreement_caveats(agreement) + _party_caveats(members[other])
+            caveats = (
+                _agreement_caveats(agreement)
+                + _party_caveats(members[other])
+                + _party_caveats(me, own=True)
+            )
             if ob.uncertain:
                 caveats.append(Caveat(code="obligation_uncertain", detail=ob.uncertain))
             status = bound.inactive(agreement.code, other)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -170,12 +170,20 @@ def is_page_request(request: Request) -> bool:
     return not path.startswith(("/api/", "/static/"))
 
 
-def maybe_redirect_to_login(request: Request, exc: IndivisibleError) -> RedirectResponse | None:
+def maybe_redirect_to_login(request: Request, exc: IndivisibleError) -> Response | None:
     """People following a link without a session go to the login form; API clients get 401."""
-    if isinstance(exc, NotAuthenticated) and is_page_request(request):
-        target = quote(_local_url(request), safe="")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
-    return None
+    if not (isinstance(exc, NotAuthenticated) and is_page_request(request)):
+        return None
+    if request.headers.get("hx-request"):
+        # A fragment request (the map) must not come back after login as a bare fragment:
+        # send the whole page to the login form, returning to the page the person was on.
+        current = urlsplit(request.headers.get("hx-current-url", "/"))
+        back = current.path + (f"?{current.query}" if current.query else "")
+        response = Response(status_code=204)
+        response.headers["HX-Redirect"] = f"/login?next={quote(_safe_next(back), safe='')}"
+        return response
+    target = quote(_local_url(request), safe="")
+    return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse | None:
