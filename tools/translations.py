@@ -15,6 +15,9 @@ from babel.messages.pofile import read_po, write_po
 I18N = Path(__file__).resolve().parent.parent / "src" / "indivisible" / "i18n"
 
 RU = {
+    "No object {id}.": "Объекта {id} нет.",
+    "Only a state's liaison officers submit objects on its behalf.": "Объекты от имени государства передают только его офицеры связи.",
+    "Unknown sharing group {name}.": "Неизвестная группа обмена {name}.",
     "A secretariat records only agreements among its own organisation's members.": "Секретариат записывает только соглашения между членами своей организации.",
     "Only admins and secretariats read the change log.": "Журнал изменений читают только администраторы и секретариаты.",
     "Back to the map": "Вернуться к карте",
@@ -199,6 +202,9 @@ RU = {
 }
 
 ZH = {
+    "No object {id}.": "没有对象 {id}。",
+    "Only a state's liaison officers submit objects on its behalf.": "只有一国的联络官可以代表该国提交对象。",
+    "Unknown sharing group {name}.": "未知共享组 {name}。",
     "A secretariat records only agreements among its own organisation's members.": "秘书处只能记录本组织成员之间的协定。",
     "Only admins and secretariats read the change log.": "只有管理员和秘书处可以查看变更日志。",
     "Back to the map": "返回地图",

@@ -15,6 +15,12 @@ from indivisible.registry.models import (
     Source,
     State,
 )
+from indivisible.sharing.models import (
+    SharingGroup,
+    SharingGroupMember,
+    StixObject,
+    StixObjectRecipient,
+)
 
 __all__ = [
     "Agreement",
@@ -29,7 +35,11 @@ __all__ = [
     "Obligation",
     "Organisation",
     "Principal",
+    "SharingGroup",
+    "SharingGroupMember",
     "Source",
     "State",
+    "StixObject",
+    "StixObjectRecipient",
     "WebSession",
 ]

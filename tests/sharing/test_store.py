@@ -1,0 +1,158 @@
+"""The STIX store: validation on the way in, versions, idempotent retries, TLP from markings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from indivisible.auth.principal import Actor, Role
+from indivisible.errors import InvalidInput, NotFound, PermissionDenied
+from indivisible.sharing import service
+from indivisible.sharing.markings import MARKING_IDS, UNMARKED, Tlp, tlp_of
+from indivisible.sharing.models import StixObject
+from indivisible.sharing.schemas import Distribution, Release
+
+KAZ = Actor(label="kaz", role=Role.liaison, principal_id=None, state_code="KAZ")
+KGZ = Actor(label="kgz", role=Role.liaison, principal_id=None, state_code="KGZ")
+NODE = Release(distribution=Distribution.node)
+
+
+def indicator(
+    n: int = 1, modified: str = "2024-01-01T00:00:00.000Z", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd{n:02d}",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": modified,
+        "name": f"Indicator {n}",
+        "pattern": "[ipv4-addr:value = '198.51.100.1']",
+        "pattern_type": "stix",
+        "valid_from": "2024-01-01T00:00:00Z",
+        **extra,
+    }
+
+
+def test_both_tlp_id_sets_map_and_unknown_markings_fail_closed() -> None:
+    assert tlp_of(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]) is Tlp.clear
+    assert tlp_of(["marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"]) is Tlp.amber_strict
+    # OpenCTI's own AMBER+STRICT id is not the OASIS one: unknown, so RED.
+    assert tlp_of(["marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"]) is Tlp.red
+    assert (
+        tlp_of(
+            [
+                "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+                "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+            ]
+        )
+        is Tlp.amber
+    )
+    assert tlp_of(None) is UNMARKED is Tlp.amber
+    assert len(set(MARKING_IDS.values())) == 5
+
+
+def test_an_envelope_stores_the_valid_objects_and_refuses_the_invalid_with_the_validators_reason(
+    db: Session,
+) -> None:
+    broken = indicator(2)
+    del broken["pattern"]
+    result = service.submit(db, KAZ, [indicator(1), broken, "not an object"], NODE)
+    assert result.successes == [indicator(1)["id"]]
+    reasons = [f.message for f in result.failures]
+    assert "'pattern' is a required property" in reasons[0]
+    assert "must be a JSON object" in reasons[1]
+    stored = db.scalars(select(StixObject).where(StixObject.stix_id == indicator(1)["id"])).one()
+    assert json.loads(stored.body) == indicator(1)
+    assert (stored.type, stored.spec_version, stored.tlp, stored.submitter_state) == (
+        "indicator",
+        "2.1",
+        "amber",
+        "KAZ",
+    )
+
+
+def test_versions_are_kept_and_a_retry_is_not_a_second_copy(db: Session) -> None:
+    first = indicator(3)
+    second = indicator(3, modified="2024-02-01T00:00:00.000Z")
+    service.submit(db, KAZ, [first], NODE)
+    again = service.submit(db, KAZ, [first, second], NODE)
+    assert again.failures == [] and len(again.successes) == 2
+    assert (
+        db.scalar(
+            select(func.count()).select_from(StixObject).where(StixObject.stix_id == first["id"])
+        )
+        == 2
+    )
+    versions = service.get_object(db, KGZ, first["id"])
+    assert [v.modified.isoformat()[:10] if v.modified else None for v in versions] == [
+        "2024-01-01",
+        "2024-02-01",
+    ]
+    added = [v.date_added for v in versions]
+    assert added[0] < added[1]
+
+
+def test_who_may_submit_and_what_a_release_must_name(db: Session) -> None:
+    with pytest.raises(PermissionDenied):
+        service.submit(
+            db, Actor(label="a", role=Role.analyst, state_code="KAZ"), [indicator()], NODE
+        )
+    with pytest.raises(PermissionDenied):
+        service.submit(db, Actor.console("t"), [indicator()], NODE)
+    with pytest.raises(InvalidInput) as err:
+        service.submit(
+            db,
+            KAZ,
+            [indicator()],
+            Release(distribution=Distribution.organisation, organisation="NOPE"),
+        )
+    assert err.value.field == "organisation"
+    with pytest.raises(InvalidInput):
+        service.submit(
+            db, KAZ, [indicator()], Release(distribution=Distribution.states, states=["XXX"])
+        )
+    with pytest.raises(InvalidInput):
+        service.submit(
+            db, KAZ, [indicator()], Release(distribution=Distribution.group, group="no such group")
+        )
+    with pytest.raises(ValueError, match="names no organisation"):
+        Release(distribution=Distribution.states)
+
+
+def test_red_and_amber_strict_never_federate(db: Session) -> None:
+    red = indicator(
+        4, object_marking_refs=["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]
+    )
+    green = indicator(
+        5, object_marking_refs=["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]
+    )
+    service.submit(db, KAZ, [red, green], Release(distribution=Distribution.node, federate=True))
+    flags = dict(
+        db.execute(
+            select(StixObject.tlp, StixObject.federate).where(
+                StixObject.stix_id.in_([red["id"], green["id"]])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    assert flags == {"red": False, "green": True}
+
+
+def test_an_invisible_object_looks_missing(db: Session) -> None:
+    own = indicator(6)
+    service.submit(db, KAZ, [own], Release(distribution=Distribution.submitter))
+    assert service.get_object(db, KAZ, own["id"])
+    with pytest.raises(NotFound) as invisible:
+        service.get_object(db, KGZ, own["id"])
+    with pytest.raises(NotFound) as missing:
+        service.get_object(db, KGZ, "indicator--00000000-0000-4000-8000-000000000000")
+    assert invisible.value.code == missing.value.code
+    assert invisible.value.text().replace(own["id"], "X") == missing.value.text().replace(
+        "indicator--00000000-0000-4000-8000-000000000000", "X"
+    )
