@@ -78,8 +78,9 @@ def _check_release(session: Session, actor: Actor, release: Release) -> int | No
     return None
 
 
-def _next_date_added(session: Session) -> datetime:
-    """Strictly increasing date_added, so that paging by it never skips or repeats an object."""
+def _first_date_added(session: Session) -> datetime:
+    """Where this submission's date_added values start: now, or just after the newest stored
+    one, so that paging by date_added never skips or repeats an object."""
     now = datetime.now(UTC)
     latest = session.scalar(select(func.max(StixObject.date_added)))
     if latest is not None:
@@ -103,6 +104,8 @@ def submit(
         )
     group_id = _check_release(session, actor, release)
     result = SubmitResult()
+    # One look at the newest date_added per submission; each stored object takes the next tick.
+    date_added = _first_date_added(session)
     for obj in objects:
         stix_id = obj.get("id") if isinstance(obj, dict) else None
         version = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
@@ -126,7 +129,7 @@ def submit(
                 spec_version=obj.get("spec_version", "2.1"),
                 created=_timestamp(obj.get("created")),
                 modified=modified,
-                date_added=_next_date_added(session),
+                date_added=date_added,
                 body=json.dumps(obj, ensure_ascii=False, separators=(",", ":")),
                 submitter_state=actor.state_code,
                 submitter_principal=actor.principal_id,
@@ -142,6 +145,7 @@ def submit(
             for code in sorted(set(release.states)):
                 session.add(StixObjectRecipient(object_id=row.id, state_code=code))
             session.flush()
+        date_added += timedelta(microseconds=1)
         result.successes.append(stix_id)
     return result
 
