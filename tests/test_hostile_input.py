@@ -223,5 +223,5 @@ def test_a_client_that_leaves_mid_upload_is_never_served() -> None:
         "query_string": b"",
         "headers": [],
     }
-    asyncio.run(Guard(app, 1000)(scope, receive, send))
+    asyncio.run(Guard(app, 1000, 1000)(scope, receive, send))
     assert reached == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,8 @@ from indivisible.db import make_engine, make_session_factory
 from indivisible.errors import IndivisibleError, InvalidInput, NotAuthenticated, PayloadTooLarge
 from indivisible.i18n import _, negotiate, translations
 from indivisible.i18n.validation import describe
+from indivisible.sharing.taxii import TAXII, is_taxii
+from indivisible.sharing.taxii import error_body as taxii_error
 
 PROBLEM = "application/problem+json"
 logger = logging.getLogger("indivisible")
@@ -46,12 +48,38 @@ def problem_response(error: IndivisibleError, request: Request) -> JSONResponse:
         if isinstance(error, NotAuthenticated)
         else None
     )
+    if is_taxii(request.url.path):
+        if headers:
+            headers["WWW-Authenticate"] = 'Basic realm="indivisible", Bearer realm="indivisible"'
+        return JSONResponse(
+            taxii_error(error, request_gettext(request)),
+            status_code=error.status,
+            media_type=TAXII,
+            headers=headers,
+        )
     return JSONResponse(
         error.problem(instance=request.url.path, gettext=request_gettext(request)),
         status_code=error.status,
         media_type=PROBLEM,
         headers=headers,
     )
+
+
+def _taxii_answer(
+    status: int,
+    title: str,
+    description: str,
+    problems: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "http_status": str(status),
+    }
+    if problems:
+        body["details"] = {"errors": problems}
+    return JSONResponse(body, status_code=status, media_type=TAXII, headers=headers)
 
 
 class Guard:
@@ -63,9 +91,10 @@ class Guard:
       the limit, and replayed to the app, so an oversize upload never reaches a parser.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, taxii_limit: int) -> None:
         self.app = app
         self.limit = limit
+        self.taxii_limit = taxii_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,9 +117,10 @@ class Guard:
             error = InvalidInput(_("URLs may not contain NUL characters."), code="nul_in_url")
             await problem_response(error, Request(scope))(scope, _no_receive, send_with_headers)
             return
+        limit = self.taxii_limit if is_taxii(scope.get("path", "")) else self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send_with_headers)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send_with_headers, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -103,8 +133,8 @@ class Guard:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, send_with_headers)
+            if size > limit:
+                await self._refuse(scope, send_with_headers, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -121,11 +151,11 @@ class Guard:
 
         await self.app(scope, replay, send_with_headers)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         error = PayloadTooLarge(
             _("The request body is over this node's limit of {limit} bytes."),
             code="too_large",
-            params={"limit": self.limit},
+            params={"limit": limit},
         )
         # Only the headers are read, for the language of the answer; the body is never touched.
         await problem_response(error, Request(scope))(scope, _no_receive, send)
@@ -174,6 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _domain_error(request: Request, exc: IndivisibleError) -> Response:
         from indivisible.web.pages import error_page, maybe_redirect_to_login
 
+        if is_taxii(request.url.path):
+            return problem_response(exc, request)
         redirect = maybe_redirect_to_login(request, exc)
         if redirect is not None:
             return redirect
@@ -210,6 +242,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "instance": request.url.path,
             "errors": problems,
         }
+        if is_taxii(request.url.path):
+            return _taxii_answer(422, gettext("Invalid input"), str(body["detail"]), problems)
         page = error_page(request, 422, _("Invalid input"), str(body["detail"]))
         return page if page is not None else JSONResponse(body, status_code=422, media_type=PROBLEM)
 
@@ -217,6 +251,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         from indivisible.web.pages import error_page
 
+        if is_taxii(request.url.path):
+            return _taxii_answer(
+                exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers
+            )
         if exc.status_code == 404:
             page = error_page(
                 request, 404, _("Not found"), request_gettext(request)(_("There is no such page."))
@@ -248,6 +286,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "instance": request.url.path,
         }
         # This answer leaves through Starlette's outermost layer, past the guard: add the headers here.
+        if is_taxii(request.url.path):
+            return _taxii_answer(
+                500, str(body["title"]), str(body["detail"]), headers=SECURITY_HEADERS
+            )
         return JSONResponse(body, status_code=500, media_type=PROBLEM, headers=SECURITY_HEADERS)
 
     from indivisible.auth.api import router as auth_router
@@ -261,11 +303,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(registry_router)
+    from indivisible.sharing.taxii import router as taxii_router
+
+    app.include_router(taxii_router)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     mount_web(app)
-    app.add_middleware(Guard, limit=settings.max_body_bytes)
+    app.add_middleware(
+        Guard, limit=settings.max_body_bytes, taxii_limit=settings.taxii_max_content_length
+    )
     return app

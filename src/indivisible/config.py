@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     port: int = 8000
     # A request body larger than this is refused with 413 before it is parsed.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # TAXII envelopes are larger than API bodies; this is the max_content_length the API roots
+    # announce, and bodies over it get 413.
+    taxii_max_content_length: int = Field(default=5 * 1024 * 1024, ge=1024)
     session_ttl_hours: int = Field(default=12, ge=1)
     # Off by default because the embedded node serves plain HTTP on loopback, where browsers
     # would drop Secure cookies; turn it on whenever the node is reached over HTTPS.

@@ -8,7 +8,10 @@ Hierarchy::
     ├── Conflict                409  the write contradicts what is stored (overlap, duplicate)
     ├── NotAuthenticated        401  no valid credentials
     ├── PermissionDenied        403  authenticated, but the role or state may not do this
-    └── PayloadTooLarge         413  the request body is over the node's limit
+    ├── PayloadTooLarge         413  the request body is over the node's limit
+    ├── BadRequest              400  unreadable: broken JSON, a malformed filter or token
+    ├── NotAcceptable           406  no media type the client accepts
+    └── UnsupportedMediaType    415  a body in a media type this endpoint does not take
 
 Services raise them; one handler per protocol renders them (problem+json for REST). The message
 is an English template marked for translation, with ``params`` filled in after translation, so a
@@ -146,3 +149,20 @@ class PermissionDenied(IndivisibleError):
 class PayloadTooLarge(IndivisibleError):
     status = 413
     title = _("Payload too large")
+
+
+class BadRequest(IndivisibleError):
+    """The request cannot be read at all: broken JSON, a malformed filter, a forged token."""
+
+    status = 400
+    title = _("Bad request")
+
+
+class NotAcceptable(IndivisibleError):
+    status = 406
+    title = _("Not acceptable")
+
+
+class UnsupportedMediaType(IndivisibleError):
+    status = 415
+    title = _("Unsupported media type")

@@ -16,10 +16,14 @@ from indivisible.registry.models import (
     State,
 )
 from indivisible.sharing.models import (
+    NodeKey,
     SharingGroup,
     SharingGroupMember,
     StixObject,
     StixObjectRecipient,
+    TaxiiCollection,
+    TaxiiGrant,
+    TaxiiStatus,
 )
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "ChangeRecord",
     "Citation",
     "Membership",
+    "NodeKey",
     "Obligation",
     "Organisation",
     "Principal",
@@ -41,5 +46,8 @@ __all__ = [
     "State",
     "StixObject",
     "StixObjectRecipient",
+    "TaxiiCollection",
+    "TaxiiGrant",
+    "TaxiiStatus",
     "WebSession",
 ]

@@ -6,22 +6,27 @@ either shows up as a disagreement on some generated world.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from indivisible.auth.principal import Actor, Role
+from indivisible.errors import NotFound
 from indivisible.registry.models import Membership, Organisation
-from indivisible.sharing import repository
+from indivisible.sharing import repository, service
 from indivisible.sharing.models import (
     SharingGroup,
     SharingGroupMember,
     StixObject,
     StixObjectRecipient,
 )
+from indivisible.sharing.schemas import CollectionCreate, Distribution, Release
+from indivisible.sharing.service import Page, PageRequest
 
 STATES = ["KAZ", "KGZ", "RUS", "CHN", "TJK", "UZB", "IND", "MNG"]
 ORGS = ["TST-A", "TST-B"]
@@ -52,6 +57,8 @@ class Obj:
     partners: bool
     group: int
     recipients: frozenset[str]
+    # Objects with the same ident are versions of one STIX object, each with its own release.
+    ident: int
 
 
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1))
@@ -77,6 +84,7 @@ objects = st.builds(
     st.booleans(),
     st.integers(0, 2),
     st.frozensets(st.sampled_from(STATES), max_size=3),
+    st.integers(0, 3),
 )
 readers = st.one_of(
     st.sampled_from(STATES).map(lambda s: ("state", s)),
@@ -173,16 +181,26 @@ def test_sql_release_rule_agrees_with_its_statement(
                         organisation_code=m if m in ORGS else None,
                     )
                 )
+        collection = service.create_collection(
+            db,
+            Actor.console("t"),
+            CollectionCreate(title="c", release=Release(distribution=Distribution.node)),
+        )
         expected: set[int] = set()
         inserted: set[int] = set()
+        versions_of: dict[str, list[tuple[datetime, int]]] = {}
         for n, obj in enumerate(stored):
             group_index = min(obj.group, len(group_ids) - 1)
+            stix_id = f"indicator--00000000-0000-4000-8000-{obj.ident:012d}"
+            modified = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n)
             row = StixObject(
-                stix_id=f"indicator--00000000-0000-4000-8000-{n:012d}",
+                collection_id=collection.id,
+                stix_id=stix_id,
                 type="indicator",
                 spec_version="2.1",
-                modified=datetime(2024, 1, 1, tzinfo=UTC),
-                date_added=datetime(2024, 1, 1, 0, 0, n, tzinfo=UTC),
+                modified=modified,
+                # Added in a different order from the versions' own.
+                date_added=datetime(2024, 1, 1, 0, 0, (n * 7) % 11, n, tzinfo=UTC),
                 body="{}",
                 submitter_state=obj.submitter,
                 tlp=obj.tlp,
@@ -200,6 +218,7 @@ def test_sql_release_rule_agrees_with_its_statement(
             inserted.add(row.id)
             if reference(obj, group_members[group_index], reader, world, on):
                 expected.add(row.id)
+                versions_of.setdefault(stix_id, []).append((modified, row.id))
         db.flush()
         kind, who = reader
         actor = (
@@ -209,8 +228,62 @@ def test_sql_release_rule_agrees_with_its_statement(
         )
         seen = {row.id for row in db.scalars(repository.visible_to(actor, on))} & inserted
         assert seen == expected
+
+        # Every TAXII read path, paged three at a time, agrees with the rule.
+        def pages(read: Callable[[PageRequest], Page], query: dict[str, list[str]]) -> list[int]:
+            served: list[int] = []
+            token: list[str] = []
+            while True:
+                request = service.parse_page_request(
+                    {**query, "limit": ["3"], **({"next": token} if token else {})},
+                    service.OBJECT_FILTERS,
+                    "last",
+                )
+                page = read(request)
+                served += [row.id for row in page.rows]
+                if not page.more:
+                    return served
+                assert page.next is not None
+                token = [page.next]
+
+        def objects(request: PageRequest) -> Page:
+            return service.objects_page(db, actor, "node", collection.id, request, on=on)
+
+        def manifest(request: PageRequest) -> Page:
+            return service.manifest_page(db, actor, "node", collection.id, request, on=on)
+
+        everything = pages(objects, {"match[version]": ["all"]})
+        assert sorted(everything) == sorted(expected)
+        latest = {max(v)[1] for v in versions_of.values()}
+        earliest = {min(v)[1] for v in versions_of.values()}
+        assert sorted(pages(objects, {})) == sorted(latest)
+        assert sorted(pages(manifest, {})) == sorted(latest)
+        assert sorted(pages(manifest, {"match[version]": ["first"]})) == sorted(earliest)
+        for ident in range(4):
+            stix_id = f"indicator--00000000-0000-4000-8000-{ident:012d}"
+            request = service.parse_page_request({}, service.VERSION_FILTERS, "all")
+            if stix_id in versions_of:
+                listed = service.versions_page(
+                    db, actor, "node", collection.id, stix_id, request, on=on
+                )
+                assert sorted(r.id for r in listed.rows) == sorted(
+                    i for _m, i in versions_of[stix_id]
+                )
+                latest_only = service.parse_page_request({}, service.ONE_OBJECT_FILTERS, "last")
+                one = service.object_page(
+                    db, actor, "node", collection.id, stix_id, latest_only, on=on
+                )
+                assert [r.id for r in one.rows] == [max(versions_of[stix_id])[1]]
+            else:
+                # Invisible and missing look the same: a 404 from both.
+                with pytest.raises(NotFound):
+                    service.versions_page(db, actor, "node", collection.id, stix_id, request, on=on)
+                with pytest.raises(NotFound):
+                    service.object_page(db, actor, "node", collection.id, stix_id, request, on=on)
     finally:
         savepoint.rollback()
+        # SQLite hands out the rolled-back row ids again in the next example.
+        db.expunge_all()
 
 
 def test_nobody_without_a_state_or_organisation_sees_anything(db: Session) -> None:

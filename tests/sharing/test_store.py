@@ -13,12 +13,19 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.errors import InvalidInput, NotFound, PermissionDenied
 from indivisible.sharing import service
 from indivisible.sharing.markings import MARKING_IDS, UNMARKED, Tlp, tlp_of
-from indivisible.sharing.models import StixObject
-from indivisible.sharing.schemas import Distribution, Release
+from indivisible.sharing.models import StixObject, TaxiiCollection
+from indivisible.sharing.schemas import CollectionCreate, Distribution, Release
 
 KAZ = Actor(label="kaz", role=Role.liaison, principal_id=None, state_code="KAZ")
 KGZ = Actor(label="kgz", role=Role.liaison, principal_id=None, state_code="KGZ")
 NODE = Release(distribution=Distribution.node)
+
+
+@pytest.fixture
+def shared(db: Session) -> TaxiiCollection:
+    return service.create_collection(
+        db, Actor.console("t"), CollectionCreate(title="Shared", release=NODE)
+    )
 
 
 def indicator(
@@ -57,13 +64,13 @@ def test_both_tlp_id_sets_map_and_unknown_markings_fail_closed() -> None:
 
 
 def test_an_envelope_stores_the_valid_objects_and_refuses_the_invalid_with_the_validators_reason(
-    db: Session,
+    db: Session, shared: TaxiiCollection
 ) -> None:
     broken = indicator(2)
     del broken["pattern"]
-    result = service.submit(db, KAZ, [indicator(1), broken, "not an object"], NODE)
-    assert result.successes == [indicator(1)["id"]]
-    reasons = [f.message for f in result.failures]
+    result = service.submit(db, KAZ, shared, [indicator(1), broken, "not an object"], NODE)
+    assert [o.id for o in result.successes] == [indicator(1)["id"]]
+    reasons = [f.message or "" for f in result.failures]
     assert "'pattern' is a required property" in reasons[0]
     assert "must be a JSON object" in reasons[1]
     stored = db.scalars(select(StixObject).where(StixObject.stix_id == indicator(1)["id"])).one()
@@ -76,11 +83,13 @@ def test_an_envelope_stores_the_valid_objects_and_refuses_the_invalid_with_the_v
     )
 
 
-def test_versions_are_kept_and_a_retry_is_not_a_second_copy(db: Session) -> None:
+def test_versions_are_kept_and_a_retry_is_not_a_second_copy(
+    db: Session, shared: TaxiiCollection
+) -> None:
     first = indicator(3)
     second = indicator(3, modified="2024-02-01T00:00:00.000Z")
-    service.submit(db, KAZ, [first], NODE)
-    again = service.submit(db, KAZ, [first, second], NODE)
+    service.submit(db, KAZ, shared, [first], NODE)
+    again = service.submit(db, KAZ, shared, [first, second], NODE)
     assert again.failures == [] and len(again.successes) == 2
     assert (
         db.scalar(
@@ -97,41 +106,52 @@ def test_versions_are_kept_and_a_retry_is_not_a_second_copy(db: Session) -> None
     assert added[0] < added[1]
 
 
-def test_who_may_submit_and_what_a_release_must_name(db: Session) -> None:
+def test_who_may_submit_and_what_a_release_must_name(db: Session, shared: TaxiiCollection) -> None:
     with pytest.raises(PermissionDenied):
         service.submit(
-            db, Actor(label="a", role=Role.analyst, state_code="KAZ"), [indicator()], NODE
+            db, Actor(label="a", role=Role.analyst, state_code="KAZ"), shared, [indicator()], NODE
         )
     with pytest.raises(PermissionDenied):
-        service.submit(db, Actor.console("t"), [indicator()], NODE)
+        service.submit(db, Actor.console("t"), shared, [indicator()], NODE)
     with pytest.raises(InvalidInput) as err:
         service.submit(
             db,
             KAZ,
+            shared,
             [indicator()],
             Release(distribution=Distribution.organisation, organisation="NOPE"),
         )
     assert err.value.field == "organisation"
     with pytest.raises(InvalidInput):
         service.submit(
-            db, KAZ, [indicator()], Release(distribution=Distribution.states, states=["XXX"])
+            db,
+            KAZ,
+            shared,
+            [indicator()],
+            Release(distribution=Distribution.states, states=["XXX"]),
         )
     with pytest.raises(InvalidInput):
         service.submit(
-            db, KAZ, [indicator()], Release(distribution=Distribution.group, group="no such group")
+            db,
+            KAZ,
+            shared,
+            [indicator()],
+            Release(distribution=Distribution.group, group="no such group"),
         )
     with pytest.raises(ValueError, match="names no organisation"):
         Release(distribution=Distribution.states)
 
 
-def test_red_and_amber_strict_never_federate(db: Session) -> None:
+def test_red_and_amber_strict_never_federate(db: Session, shared: TaxiiCollection) -> None:
     red = indicator(
         4, object_marking_refs=["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]
     )
     green = indicator(
         5, object_marking_refs=["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]
     )
-    service.submit(db, KAZ, [red, green], Release(distribution=Distribution.node, federate=True))
+    service.submit(
+        db, KAZ, shared, [red, green], Release(distribution=Distribution.node, federate=True)
+    )
     flags = dict(
         db.execute(
             select(StixObject.tlp, StixObject.federate).where(
@@ -144,9 +164,9 @@ def test_red_and_amber_strict_never_federate(db: Session) -> None:
     assert flags == {"red": False, "green": True}
 
 
-def test_an_invisible_object_looks_missing(db: Session) -> None:
+def test_an_invisible_object_looks_missing(db: Session, shared: TaxiiCollection) -> None:
     own = indicator(6)
-    service.submit(db, KAZ, [own], Release(distribution=Distribution.submitter))
+    service.submit(db, KAZ, shared, [own], Release(distribution=Distribution.submitter))
     assert service.get_object(db, KAZ, own["id"])
     with pytest.raises(NotFound) as invisible:
         service.get_object(db, KGZ, own["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,13 @@ from indivisible.auth import repository
 from indivisible.auth.models import ApiToken, Principal, WebSession
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
-from indivisible.auth.secrets import digest, hash_password, new_secret, verify_password
+from indivisible.auth.secrets import (
+    TOKEN_PREFIX,
+    digest,
+    hash_password,
+    new_secret,
+    verify_password,
+)
 from indivisible.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry.models import Body, State
@@ -277,7 +284,41 @@ def resolve_token(session: Session, secret: str) -> Actor:
         raise NotAuthenticated(_("This API token has expired."), code="token_expired")
     if not principal.active:
         raise NotAuthenticated(_("This account is disabled."), code="account_disabled")
-    token.last_used_at = moment
+    # Recorded to the minute, not on every request: a TAXII client paging through a collection
+    # would otherwise turn each read into a write.
+    if token.last_used_at is None or moment - _aware(token.last_used_at) > LAST_USED_RESOLUTION:
+        token.last_used_at = moment
+    return actor_for(session, principal)
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# HTTP Basic sends the password with every request and argon2id is slow on purpose, so a
+# verified (username, password) pair is remembered for a minute, by digest only, in this
+# process. Disabling an account or changing its password takes effect at the next expiry.
+_BASIC_TTL = 60.0
+_BASIC_CACHE_SIZE = 1024
+_basic_cache: dict[str, tuple[int, float]] = {}
+
+
+def resolve_basic(session: Session, username: str, password: str) -> Actor:
+    """The actor for HTTP Basic credentials: a password, or one of the account's API tokens."""
+    if password.startswith(TOKEN_PREFIX):
+        actor = resolve_token(session, password)
+        principal = session.get(Principal, actor.principal_id)
+        if principal is None or principal.username != username:
+            raise NotAuthenticated(_("Wrong username or password."), code="bad_credentials")
+        return actor
+    key = digest(f"{username}\0{password}")
+    cached = _basic_cache.get(key)
+    if cached is not None and cached[1] > time.monotonic():
+        principal = session.get(Principal, cached[0])
+        if principal is not None and principal.active and principal.username == username:
+            return actor_for(session, principal)
+    principal = authenticate_password(session, username, password)
+    if len(_basic_cache) >= _BASIC_CACHE_SIZE:
+        _basic_cache.clear()
+    _basic_cache[key] = (principal.id, time.monotonic() + _BASIC_TTL)
     return actor_for(session, principal)
 
 

@@ -49,12 +49,103 @@ class SharingGroupMember(Base):
     )
 
 
+class TaxiiCollection(Base):
+    """A TAXII collection: where objects are posted and read, and the release they get there.
+
+    Its API root is the community it serves: ``node`` for the whole node, or an organisation's
+    code in lower case. Objects posted over TAXII take the collection's release; their TLP still
+    comes from each object's own markings.
+    """
+
+    __tablename__ = "taxii_collection"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisation.code"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    alias: Mapped[str | None] = mapped_column(String(100))
+    distribution: Mapped[str] = mapped_column(String(20))
+    distribution_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisation.code"))
+    distribution_partners: Mapped[bool] = mapped_column(Boolean, default=False)
+    distribution_group: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.id"))
+    # Space-separated state codes, for distribution=states.
+    distribution_states: Mapped[str] = mapped_column(String(2000), default="")
+    federate: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("organisation_code", "alias"),
+        CheckConstraint(
+            "distribution IN ('submitter', 'organisation', 'states', 'group', 'node')",
+            name="collection_distribution_kind",
+        ),
+    )
+
+
+class TaxiiGrant(Base):
+    """Who may read or write a collection: everyone on the node, an organisation (its member
+    states on the day and its bodies' staff) or one state."""
+
+    __tablename__ = "taxii_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("taxii_collection.id", ondelete="CASCADE"), index=True
+    )
+    # everyone | organisation | state
+    grantee: Mapped[str] = mapped_column(String(20))
+    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisation.code"))
+    state_code: Mapped[str | None] = mapped_column(ForeignKey("state.code"))
+    can_read: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(grantee = 'everyone' AND organisation_code IS NULL AND state_code IS NULL)"
+            " OR (grantee = 'organisation' AND organisation_code IS NOT NULL"
+            " AND state_code IS NULL)"
+            " OR (grantee = 'state' AND state_code IS NOT NULL AND organisation_code IS NULL)",
+            name="grantee_kind",
+        ),
+        UniqueConstraint("collection_id", "grantee", "organisation_code", "state_code"),
+    )
+
+
+class TaxiiStatus(Base):
+    """The outcome of one TAXII POST, kept for clients to poll (at least 24 hours)."""
+
+    __tablename__ = "taxii_status"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("taxii_collection.id", ondelete="CASCADE")
+    )
+    principal_id: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
+    request_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    total_count: Mapped[int]
+    # JSON lists of {id, version, message?}, as the status resource shows them.
+    successes: Mapped[str] = mapped_column(Text)
+    failures: Mapped[str] = mapped_column(Text)
+    pendings: Mapped[str] = mapped_column(Text)
+
+
+class NodeKey(Base):
+    """Secrets the node generates for itself and every worker shares (e.g. paging tokens)."""
+
+    __tablename__ = "node_key"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class StixObject(Base):
     """One version of one STIX object: the JSON as received, indexed columns, and its release."""
 
     __tablename__ = "stix_object"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("taxii_collection.id"))
     stix_id: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(60))
     spec_version: Mapped[str] = mapped_column(String(10))
@@ -76,10 +167,13 @@ class StixObject(Base):
     federate: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
-        UniqueConstraint("stix_id", "modified"),
+        # The same version of an object may sit in two collections, each with its own release.
+        UniqueConstraint("collection_id", "stix_id", "modified"),
         Index("ix_stix_object_stix_id", "stix_id"),
-        Index("ix_stix_object_date_added", "date_added", "id"),
-        Index("ix_stix_object_type", "type"),
+        # Pages are read in date_added order within one collection, with or without a type.
+        Index("ix_stix_object_page", "collection_id", "date_added", "id"),
+        Index("ix_stix_object_type_page", "collection_id", "type", "date_added", "id"),
+        Index("ix_stix_object_versions", "collection_id", "stix_id", "modified"),
         CheckConstraint(
             "distribution IN ('submitter', 'organisation', 'states', 'group', 'node')",
             name="distribution_kind",

@@ -3,16 +3,29 @@ every read path (list, manifest, versions, by id, counts, export, TAXII pages) s
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from indivisible.auth.principal import Actor
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Membership
 from indivisible.sharing.markings import Tlp
-from indivisible.sharing.models import SharingGroupMember, StixObject, StixObjectRecipient
+from indivisible.sharing.models import (
+    SharingGroupMember,
+    StixObject,
+    StixObjectRecipient,
+    TaxiiCollection,
+    TaxiiGrant,
+)
+
+# An alias-or-class of StixObject: the rule is applied to the outer row and to the other
+# versions a version filter compares it with.
+ObjectRow = Any
 
 PARTNER_STATUSES = (
     MembershipStatus.observer.value,
@@ -28,7 +41,7 @@ def _current(membership: type[Membership], on: date) -> ColumnElement[bool]:
     )
 
 
-def readable_by(actor: Actor, on: date) -> ColumnElement[bool]:
+def readable_by(actor: Actor, on: date, obj: ObjectRow = StixObject) -> ColumnElement[bool]:
     """Whether the actor may see a stored object version on the given day.
 
     A state sees what it submitted, what names it, and (unless TLP:RED) what is released to
@@ -37,29 +50,29 @@ def readable_by(actor: Actor, on: date) -> ColumnElement[bool]:
     body's staff see what is released to the node, to their organisation or to a group that
     lists it, never RED. Nobody else sees anything: node admins included.
     """
-    not_red = StixObject.tlp != Tlp.red.value
+    not_red = obj.tlp != Tlp.red.value
     clauses: list[ColumnElement[bool]] = []
     if actor.state_code is not None:
         state = actor.state_code
         named = and_(
-            StixObject.distribution == "states",
+            obj.distribution == "states",
             exists().where(
-                StixObjectRecipient.object_id == StixObject.id,
+                StixObjectRecipient.object_id == obj.id,
                 StixObjectRecipient.state_code == state,
             ),
         )
         in_organisation = exists().where(
             Membership.state_code == state,
-            Membership.organisation_code == StixObject.distribution_organisation,
+            Membership.organisation_code == obj.distribution_organisation,
             _current(Membership, on),
             or_(
                 Membership.status == MembershipStatus.member.value,
-                and_(StixObject.distribution_partners, Membership.status.in_(PARTNER_STATUSES)),
+                and_(obj.distribution_partners, Membership.status.in_(PARTNER_STATUSES)),
             ),
         )
         via = aliased(Membership)
         in_group = exists().where(
-            SharingGroupMember.group_id == StixObject.distribution_group,
+            SharingGroupMember.group_id == obj.distribution_group,
             or_(
                 SharingGroupMember.state_code == state,
                 exists().where(
@@ -72,14 +85,14 @@ def readable_by(actor: Actor, on: date) -> ColumnElement[bool]:
         )
         clauses.append(
             or_(
-                StixObject.submitter_state == state,
+                obj.submitter_state == state,
                 named,
                 and_(
                     not_red,
                     or_(
-                        StixObject.distribution == "node",
-                        and_(StixObject.distribution == "organisation", in_organisation),
-                        and_(StixObject.distribution == "group", in_group),
+                        obj.distribution == "node",
+                        and_(obj.distribution == "organisation", in_organisation),
+                        and_(obj.distribution == "group", in_group),
                     ),
                 ),
             )
@@ -90,15 +103,15 @@ def readable_by(actor: Actor, on: date) -> ColumnElement[bool]:
             and_(
                 not_red,
                 or_(
-                    StixObject.distribution == "node",
+                    obj.distribution == "node",
                     and_(
-                        StixObject.distribution == "organisation",
-                        StixObject.distribution_organisation == organisation,
+                        obj.distribution == "organisation",
+                        obj.distribution_organisation == organisation,
                     ),
                     and_(
-                        StixObject.distribution == "group",
+                        obj.distribution == "group",
                         exists().where(
-                            SharingGroupMember.group_id == StixObject.distribution_group,
+                            SharingGroupMember.group_id == obj.distribution_group,
                             SharingGroupMember.organisation_code == organisation,
                         ),
                     ),
@@ -112,5 +125,114 @@ def visible_to(actor: Actor, on: date) -> Select[tuple[StixObject]]:
     return select(StixObject).where(readable_by(actor, on))
 
 
-def version(stix_id: str, modified: object) -> Select[tuple[StixObject]]:
-    return select(StixObject).where(StixObject.stix_id == stix_id, StixObject.modified == modified)
+def version(collection_id: str, stix_id: str, modified: object) -> Select[tuple[StixObject]]:
+    return select(StixObject).where(
+        StixObject.collection_id == collection_id,
+        StixObject.stix_id == stix_id,
+        StixObject.modified == modified,
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The TAXII filters of one request, already parsed."""
+
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    # "first", "last", "all" or version timestamps; any of them matches.
+    versions: tuple[str | datetime, ...] = ("last",)
+    spec_versions: tuple[str, ...] = ()
+    added_after: datetime | None = None
+
+
+def _version_clause(
+    actor: Actor, on: date, versions: Sequence[str | datetime]
+) -> ColumnElement[bool]:
+    """first/last are among the versions this reader may see in this collection, so a reader
+    who may not see the newest version gets the newest one they may see, and learns nothing of
+    the other."""
+    if "all" in versions:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    for wanted in versions:
+        if wanted in ("first", "last"):
+            other = aliased(StixObject)
+            beyond = (
+                other.modified > StixObject.modified
+                if wanted == "last"
+                else other.modified < StixObject.modified
+            )
+            clauses.append(
+                ~exists().where(
+                    other.collection_id == StixObject.collection_id,
+                    other.stix_id == StixObject.stix_id,
+                    beyond,
+                    readable_by(actor, on, other),
+                )
+            )
+        elif isinstance(wanted, datetime):
+            clauses.append(StixObject.modified == wanted)
+    return or_(*clauses) if clauses else false()
+
+
+def page(
+    actor: Actor,
+    on: date,
+    collection_id: str,
+    filters: Filters,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Select[tuple[StixObject]]:
+    """One page of what the reader may see in a collection, in date_added order; one row more
+    than the limit is asked for, so the caller knows whether there is more."""
+    stmt = select(StixObject).where(
+        StixObject.collection_id == collection_id,
+        readable_by(actor, on),
+    )
+    if filters.ids:
+        stmt = stmt.where(StixObject.stix_id.in_(filters.ids))
+    if filters.types:
+        stmt = stmt.where(StixObject.type.in_(filters.types))
+    if filters.spec_versions:
+        stmt = stmt.where(StixObject.spec_version.in_(filters.spec_versions))
+    if filters.added_after is not None:
+        stmt = stmt.where(StixObject.date_added > filters.added_after)
+    if after is not None:
+        moment, row_id = after
+        stmt = stmt.where(
+            or_(
+                StixObject.date_added > moment,
+                and_(StixObject.date_added == moment, StixObject.id > row_id),
+            )
+        )
+    stmt = stmt.where(_version_clause(actor, on, filters.versions))
+    return stmt.order_by(StixObject.date_added, StixObject.id).limit(limit + 1)
+
+
+def any_version(actor: Actor, on: date, collection_id: str, stix_id: str) -> Select[tuple[int]]:
+    return (
+        select(StixObject.id)
+        .where(
+            StixObject.collection_id == collection_id,
+            StixObject.stix_id == stix_id,
+            readable_by(actor, on),
+        )
+        .limit(1)
+    )
+
+
+def collections() -> Select[tuple[TaxiiCollection]]:
+    return select(TaxiiCollection).order_by(TaxiiCollection.created_at, TaxiiCollection.id)
+
+
+def grants(collection_ids: Sequence[str]) -> Select[tuple[TaxiiGrant]]:
+    return select(TaxiiGrant).where(TaxiiGrant.collection_id.in_(collection_ids))
+
+
+def organisations_of(state: str, on: date) -> Select[tuple[str]]:
+    """The organisations a state is a full member of on a day."""
+    return select(Membership.organisation_code).where(
+        Membership.state_code == state,
+        Membership.status == MembershipStatus.member.value,
+        _current(Membership, on),
+    )

@@ -41,12 +41,52 @@ class Release(Input):
         return self
 
 
-class Failure(BaseModel):
+class Outcome(BaseModel):
+    """What happened to one object of a submission, as a TAXII status lists it."""
+
     id: str | None
-    version: str | None
-    message: str
+    version: str | None = None
+    message: str | None = None
 
 
 class SubmitResult(BaseModel):
-    successes: list[str] = []
-    failures: list[Failure] = []
+    successes: list[Outcome] = []
+    failures: list[Outcome] = []
+
+
+class Grantee(StrEnum):
+    everyone = "everyone"
+    organisation = "organisation"
+    state = "state"
+
+
+class Grant(Input):
+    """Who may read or write a collection."""
+
+    grantee: Grantee
+    organisation: OrgCode | None = None
+    state: StateCode | None = None
+    can_read: bool = True
+    can_write: bool = False
+
+    @model_validator(mode="after")
+    def _names_one(self) -> Grant:
+        if (self.grantee is Grantee.organisation) != (self.organisation is not None) or (
+            self.grantee is Grantee.state
+        ) != (self.state is not None):
+            raise ValueError("an organisation grant names an organisation, a state grant a state")
+        return self
+
+
+class CollectionCreate(Input):
+    """A TAXII collection; ``organisation`` chooses its API root (none: the node's root)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    alias: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[a-z0-9-]+$")
+    organisation: OrgCode | None = None
+    release: Release
+    grants: list[Grant] = Field(
+        default_factory=lambda: [Grant(grantee=Grantee.everyone, can_read=True, can_write=True)],
+        max_length=500,
+    )

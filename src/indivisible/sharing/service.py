@@ -5,24 +5,46 @@ Services flush, never commit: the request or command that calls them owns the tr
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+import logging
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from stix2validator import ValidationOptions, validate_instance
 
 from indivisible.auth.principal import Actor, Role
-from indivisible.errors import InvalidInput, NotFound, PermissionDenied
+from indivisible.errors import BadRequest, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
-from indivisible.sharing import repository
+from indivisible.sharing import paging, repository
 from indivisible.sharing.markings import Tlp, tlp_of
-from indivisible.sharing.models import SharingGroup, StixObject, StixObjectRecipient
-from indivisible.sharing.schemas import Distribution, Failure, Release, SubmitResult
+from indivisible.sharing.models import (
+    SharingGroup,
+    StixObject,
+    StixObjectRecipient,
+    TaxiiCollection,
+    TaxiiGrant,
+    TaxiiStatus,
+)
+from indivisible.sharing.repository import Filters
+from indivisible.sharing.schemas import (
+    CollectionCreate,
+    Distribution,
+    Grantee,
+    Outcome,
+    Release,
+    SubmitResult,
+)
 
+logger = logging.getLogger(__name__)
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{36}$")
 # Strict off: "SHOULD" recommendations are warnings, not refusals, as in the OASIS default.
 _VALIDATION = ValidationOptions(version="2.1", strict=False)
 # Only these levels may leave the node over a federation link.
@@ -39,7 +61,18 @@ def validate(obj: Any) -> list[str]:
     """The OASIS validator's errors for one object (empty when valid)."""
     if not isinstance(obj, dict):
         return ["an object must be a JSON object"]
-    result = validate_instance(obj, _VALIDATION)
+    kind, stix_id = obj.get("type"), obj.get("id")
+    # The validator assumes these shapes and crashes on others, so they are checked first.
+    if not isinstance(kind, str) or not isinstance(stix_id, str):
+        return ["an object must have a string 'type' and a string 'id'"]
+    if not _ID.match(stix_id) or not stix_id.startswith(kind + "--"):
+        return [f"'id' must be '{kind[:60]}--' followed by a UUID"]
+    try:
+        result = validate_instance(obj, _VALIDATION)
+    # Hostile input must not crash a third-party check and take the envelope down with it.
+    except Exception as exc:
+        logger.warning("the STIX validator failed on %s: %r", stix_id, exc)
+        return [f"the object could not be validated: {type(exc).__name__}"]
     return [str(error) for error in result.errors]
 
 
@@ -90,18 +123,28 @@ def _first_date_added(session: Session) -> datetime:
     return now
 
 
+def may_submit(actor: Actor) -> bool:
+    return actor.role is Role.liaison and actor.state_code is not None
+
+
 def submit(
-    session: Session, actor: Actor, objects: Sequence[Any], release: Release
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    objects: Sequence[Any],
+    release: Release | None = None,
 ) -> SubmitResult:
-    """Store each valid object with the release given; refuse each invalid one with its reason.
+    """Store each valid object with the release given (by default the collection's); refuse
+    each invalid one with its reason.
 
     One bad object does not stop the others: each is applied in its own savepoint.
     """
-    if actor.role is not Role.liaison or actor.state_code is None:
+    if not may_submit(actor):
         raise PermissionDenied(
             _("Only a state's liaison officers submit objects on its behalf."),
             code="role_required",
         )
+    release = release or release_of(collection)
     group_id = _check_release(session, actor, release)
     result = SubmitResult()
     # One look at the newest date_added per submission; each stored object takes the next tick.
@@ -111,19 +154,26 @@ def submit(
         version = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
         errors = validate(obj)
         if errors:
-            result.failures.append(Failure(id=stix_id, version=version, message="; ".join(errors)))
+            result.failures.append(
+                Outcome(
+                    id=stix_id if isinstance(stix_id, str) else None,
+                    version=version if isinstance(version, str) else None,
+                    message="; ".join(errors),
+                )
+            )
             continue
         # Valid STIX: an object with a string id and timestamps.
         assert isinstance(obj, dict)
         stix_id = str(obj["id"])
         modified = _timestamp(version)
-        if session.scalars(repository.version(stix_id, modified)).first() is not None:
+        if session.scalars(repository.version(collection.id, stix_id, modified)).first():
             # The same version again: TAXII clients retry, and a retry must not fail.
-            result.successes.append(stix_id)
+            result.successes.append(Outcome(id=stix_id, version=version, message="already stored"))
             continue
         tlp = tlp_of(obj.get("object_marking_refs"))
         with session.begin_nested():
             row = StixObject(
+                collection_id=collection.id,
                 stix_id=stix_id,
                 type=obj["type"],
                 spec_version=obj.get("spec_version", "2.1"),
@@ -146,7 +196,7 @@ def submit(
                 session.add(StixObjectRecipient(object_id=row.id, state_code=code))
             session.flush()
         date_added += timedelta(microseconds=1)
-        result.successes.append(stix_id)
+        result.successes.append(Outcome(id=stix_id, version=version))
     return result
 
 
@@ -169,3 +219,518 @@ def get_object(session: Session, actor: Actor, stix_id: str) -> list[StixObject]
     if not rows:
         raise NotFound(_("No object {id}."), code="unknown_object", params={"id": stix_id})
     return rows
+
+
+# --- Collections -----------------------------------------------------------------------------
+
+NODE_ROOT = "node"
+# The most objects one envelope may carry: a bound on the work one request can ask for.
+MAX_ENVELOPE_OBJECTS = 10_000
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+# Status resources are kept a week (TAXII asks for at least 24 hours).
+STATUS_KEPT = timedelta(days=7)
+
+
+def release_of(collection: TaxiiCollection) -> Release:
+    group = None
+    if collection.distribution_group is not None:
+        group = collection_group_name(collection)
+    return Release(
+        distribution=Distribution(collection.distribution),
+        organisation=collection.distribution_organisation,
+        include_partners=collection.distribution_partners,
+        states=collection.distribution_states.split(),
+        group=group,
+        federate=collection.federate,
+    )
+
+
+def collection_group_name(collection: TaxiiCollection) -> str | None:
+    session = Session.object_session(collection)
+    if session is None or collection.distribution_group is None:
+        return None
+    group = session.get(SharingGroup, collection.distribution_group)
+    return group.name if group else None
+
+
+def root_of(collection: TaxiiCollection) -> str:
+    return (collection.organisation_code or NODE_ROOT).lower()
+
+
+def create_collection(session: Session, actor: Actor, data: CollectionCreate) -> TaxiiCollection:
+    """A node admin creates any collection; a secretariat one under its own organisation."""
+    if actor.role is Role.secretariat:
+        if data.organisation is None or data.organisation != actor.organisation_code:
+            raise PermissionDenied(
+                _("A secretariat creates collections only under its own organisation."),
+                code="not_own_organisation",
+            )
+    elif actor.role is not Role.admin:
+        raise PermissionDenied(
+            _("Only node administrators and secretariats create collections."),
+            code="role_required",
+        )
+    if data.organisation is not None and session.get(Organisation, data.organisation) is None:
+        raise InvalidInput(
+            _("Unknown organisation {code}."),
+            code="unknown_organisation",
+            field="organisation",
+            params={"code": data.organisation},
+        )
+    group_id = _check_release(session, actor, data.release)
+    for grant in data.grants:
+        if grant.state is not None and session.get(State, grant.state) is None:
+            raise InvalidInput(
+                _("Unknown state code {code}."),
+                code="unknown_state",
+                field="grants.state",
+                params={"code": grant.state},
+            )
+        if grant.organisation is not None and session.get(Organisation, grant.organisation) is None:
+            raise InvalidInput(
+                _("Unknown organisation {code}."),
+                code="unknown_organisation",
+                field="grants.organisation",
+                params={"code": grant.organisation},
+            )
+    collection = TaxiiCollection(
+        id=str(uuid.uuid4()),
+        organisation_code=data.organisation,
+        title=data.title,
+        description=data.description,
+        alias=data.alias,
+        distribution=data.release.distribution.value,
+        distribution_organisation=data.release.organisation,
+        distribution_partners=data.release.include_partners,
+        distribution_group=group_id,
+        distribution_states=" ".join(sorted(set(data.release.states))),
+        federate=data.release.federate,
+        created_at=datetime.now(UTC),
+    )
+    session.add(collection)
+    session.flush()
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for grant in data.grants:
+        key = (grant.grantee.value, grant.organisation, grant.state)
+        if key in seen:
+            continue
+        seen.add(key)
+        session.add(
+            TaxiiGrant(
+                collection_id=collection.id,
+                grantee=grant.grantee.value,
+                organisation_code=grant.organisation,
+                state_code=grant.state,
+                can_read=grant.can_read,
+                can_write=grant.can_write,
+            )
+        )
+    session.flush()
+    return collection
+
+
+@dataclass(frozen=True)
+class Access:
+    collection: TaxiiCollection
+    can_read: bool
+    can_write: bool
+
+
+def _accesses(
+    session: Session, actor: Actor, collections: Sequence[TaxiiCollection], on: date
+) -> list[Access]:
+    """What the actor may do with each collection, from its grants; no grant, no access."""
+    if not collections or (actor.state_code is None and actor.organisation_code is None):
+        return []
+    organisations: set[str] = set()
+    if actor.organisation_code is not None:
+        organisations.add(actor.organisation_code)
+    if actor.state_code is not None:
+        organisations.update(session.scalars(repository.organisations_of(actor.state_code, on)))
+    by_collection: dict[str, list[TaxiiGrant]] = {}
+    for grant in session.scalars(repository.grants([c.id for c in collections])):
+        by_collection.setdefault(grant.collection_id, []).append(grant)
+    result = []
+    for collection in collections:
+        read = write = False
+        for grant in by_collection.get(collection.id, []):
+            applies = (
+                grant.grantee == Grantee.everyone.value
+                or (
+                    grant.grantee == Grantee.organisation.value
+                    and grant.organisation_code in organisations
+                )
+                or (grant.grantee == Grantee.state.value and grant.state_code == actor.state_code)
+            )
+            if applies:
+                read = read or grant.can_read
+                write = write or grant.can_write
+        write = write and may_submit(actor)
+        if read or write:
+            result.append(Access(collection, read, write))
+    return result
+
+
+def api_roots(session: Session) -> list[str]:
+    """The node's API roots: the node's own, and one per organisation that has collections."""
+    roots = {root_of(c) for c in session.scalars(repository.collections())}
+    return [NODE_ROOT, *sorted(roots - {NODE_ROOT})]
+
+
+def require_root(session: Session, root: str) -> str:
+    if root not in api_roots(session):
+        raise NotFound(_("No API root {root}."), code="unknown_api_root", params={"root": root})
+    return root
+
+
+def collections_in(session: Session, root: str) -> list[TaxiiCollection]:
+    return [c for c in session.scalars(repository.collections()) if root_of(c) == root]
+
+
+def collections_for(session: Session, actor: Actor, root: str) -> list[Access]:
+    require_root(session, root)
+    return _accesses(session, actor, collections_in(session, root), date.today())
+
+
+def access_to(
+    session: Session, actor: Actor, root: str, collection_id: str, *, need: str = "read"
+) -> Access:
+    """The actor's access to a collection; a collection they may not use at all looks missing."""
+    collection = session.get(TaxiiCollection, collection_id)
+    found = (
+        _accesses(session, actor, [collection], date.today())
+        if collection is not None and root_of(collection) == root
+        else []
+    )
+    if not found:
+        raise NotFound(
+            _("No collection {id}."), code="unknown_collection", params={"id": collection_id}
+        )
+    access = found[0]
+    if need == "write" and not access.can_write:
+        raise PermissionDenied(
+            _("You may not add objects to this collection."), code="collection_read_only"
+        )
+    if need == "read" and not access.can_read:
+        raise PermissionDenied(_("You may not read this collection."), code="collection_write_only")
+    return access
+
+
+# --- TAXII filters and pages ------------------------------------------------------------------
+
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
+_SPEC = re.compile(r"^[0-9]\.[0-9]$")
+_MAX_VALUES = 100
+_FILTERS = {"match[id]", "match[type]", "match[version]", "match[spec_version]"}
+
+
+def parse_timestamp(value: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not value.endswith("Z"):
+        raise BadRequest(
+            _("{field} must be a UTC timestamp such as 2024-01-31T12:00:00.000Z."),
+            code="bad_timestamp",
+            field=field,
+            params={"field": field},
+        )
+    return moment.astimezone(UTC)
+
+
+def _values(query: Mapping[str, list[str]], name: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    values = [v.strip() for raw in query.get(name, []) for v in raw.split(",")]
+    if len(values) > _MAX_VALUES:
+        raise BadRequest(
+            _("{field} takes at most {limit} values."),
+            code="too_many_values",
+            field=name,
+            params={"field": name, "limit": _MAX_VALUES},
+        )
+    for value in values:
+        if not pattern.match(value):
+            raise BadRequest(
+                _("{field} has a malformed value: {value}"),
+                code="bad_filter",
+                field=name,
+                params={"field": name, "value": value[:100]},
+            )
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    filters: Filters
+    limit: int
+    next: str | None
+    # The filters in canonical form: a next token is valid only with the same ones.
+    digest: str
+
+
+def parse_page_request(
+    query: Mapping[str, list[str]], allowed: frozenset[str], default_version: str
+) -> PageRequest:
+    """Reads TAXII query parameters; anything malformed or unsupported is a 400 naming it."""
+    for name in query:
+        if name.startswith("match[") and name not in allowed:
+            raise BadRequest(
+                _("{field} is not a filter this endpoint supports."),
+                code="unsupported_filter",
+                field=name,
+                params={"field": name},
+            )
+    versions: list[str | datetime] = []
+    for raw in _values(query, "match[version]", re.compile(r"^\S+$")):
+        versions.append(
+            raw if raw in ("first", "last", "all") else parse_timestamp(raw, "match[version]")
+        )
+    added = query.get("added_after", [])
+    limit_values = query.get("limit", [])
+    limit = DEFAULT_PAGE
+    if limit_values:
+        raw_limit = limit_values[-1]
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise BadRequest(
+                _("limit must be a positive whole number."), code="bad_limit", field="limit"
+            )
+        limit = min(int(raw_limit[:9]), MAX_PAGE)
+    filters = Filters(
+        ids=_values(query, "match[id]", _ID),
+        types=_values(query, "match[type]", _TYPE),
+        versions=tuple(versions) or (default_version,),
+        spec_versions=_values(query, "match[spec_version]", _SPEC),
+        added_after=parse_timestamp(added[-1], "added_after") if added else None,
+    )
+    canonical = json.dumps(
+        [
+            sorted(filters.ids),
+            sorted(filters.types),
+            sorted(str(v) for v in filters.versions),
+            sorted(filters.spec_versions),
+            str(filters.added_after),
+        ]
+    )
+    nexts = query.get("next", [])
+    return PageRequest(
+        filters=filters,
+        limit=limit,
+        next=nexts[-1] if nexts else None,
+        digest=hashlib.sha256(canonical.encode()).hexdigest()[:24],
+    )
+
+
+OBJECT_FILTERS = frozenset(_FILTERS)
+VERSION_FILTERS = frozenset({"match[spec_version]"})
+ONE_OBJECT_FILTERS = frozenset({"match[version]", "match[spec_version]"})
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[StixObject]
+    more: bool
+    next: str | None
+
+
+def _page(
+    session: Session,
+    actor: Actor,
+    collection_id: str,
+    request: PageRequest,
+    scope: str,
+    on: date | None,
+) -> Page:
+    key = paging.node_key(session)
+    after = paging.read(key, request.next, scope, request.digest) if request.next else None
+    stmt = repository.page(
+        actor, on or date.today(), collection_id, request.filters, after, request.limit
+    )
+    rows = list(session.scalars(stmt))
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    token = None
+    if more:
+        last = rows[-1]
+        token = paging.issue(key, scope, request.digest, (as_utc(last.date_added), last.id))
+    return Page(rows, more, token)
+
+
+def as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything the store writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def objects_page(
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    request: PageRequest,
+    *,
+    on: date | None = None,
+) -> Page:
+    access_to(session, actor, root, collection_id)
+    return _page(session, actor, collection_id, request, f"objects:{collection_id}", on)
+
+
+def manifest_page(
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    request: PageRequest,
+    *,
+    on: date | None = None,
+) -> Page:
+    access_to(session, actor, root, collection_id)
+    return _page(session, actor, collection_id, request, f"manifest:{collection_id}", on)
+
+
+def _one(request: PageRequest, stix_id: str, all_versions: bool) -> PageRequest:
+    filters = request.filters
+    versions = ("all",) if all_versions else filters.versions
+    return PageRequest(
+        filters=Filters(
+            ids=(stix_id,),
+            versions=versions,
+            spec_versions=filters.spec_versions,
+            added_after=filters.added_after,
+        ),
+        limit=request.limit,
+        next=request.next,
+        digest=request.digest,
+    )
+
+
+def _require_visible(
+    session: Session, actor: Actor, collection_id: str, stix_id: str, on: date | None = None
+) -> None:
+    if (
+        not _ID.match(stix_id)
+        or not session.scalars(
+            repository.any_version(actor, on or date.today(), collection_id, stix_id)
+        ).first()
+    ):
+        raise NotFound(_("No object {id}."), code="unknown_object", params={"id": stix_id[:300]})
+
+
+def object_page(
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    stix_id: str,
+    request: PageRequest,
+    *,
+    on: date | None = None,
+) -> Page:
+    access_to(session, actor, root, collection_id)
+    _require_visible(session, actor, collection_id, stix_id, on)
+    return _page(
+        session, actor, collection_id, _one(request, stix_id, False), f"object:{collection_id}", on
+    )
+
+
+def versions_page(
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    stix_id: str,
+    request: PageRequest,
+    *,
+    on: date | None = None,
+) -> Page:
+    access_to(session, actor, root, collection_id)
+    _require_visible(session, actor, collection_id, stix_id, on)
+    return _page(
+        session, actor, collection_id, _one(request, stix_id, True), f"versions:{collection_id}", on
+    )
+
+
+def delete_object(
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    stix_id: str,
+    request: PageRequest,
+) -> int:
+    """Deletes the matching versions; only the state that submitted a version may delete it."""
+    access_to(session, actor, root, collection_id, need="write")
+    _require_visible(session, actor, collection_id, stix_id)
+    stmt = repository.page(
+        actor,
+        date.today(),
+        collection_id,
+        _one(request, stix_id, "all" in request.filters.versions).filters,
+        None,
+        MAX_PAGE * 100,
+    )
+    rows = list(session.scalars(stmt))
+    if any(row.submitter_state != actor.state_code for row in rows):
+        raise PermissionDenied(
+            _("Only the state that submitted an object may delete it."), code="not_submitter"
+        )
+    ids = [row.id for row in rows]
+    if ids:
+        session.execute(delete(StixObjectRecipient).where(StixObjectRecipient.object_id.in_(ids)))
+        session.execute(delete(StixObject).where(StixObject.id.in_(ids)))
+        session.flush()
+    return len(ids)
+
+
+# --- Posting envelopes and their status --------------------------------------------------------
+
+
+def post_envelope(
+    session: Session, actor: Actor, root: str, collection_id: str, envelope: Any
+) -> TaxiiStatus:
+    """Adds an envelope's objects to a collection and records the outcome as a status."""
+    access = access_to(session, actor, root, collection_id, need="write")
+    objects = envelope.get("objects") if isinstance(envelope, dict) else None
+    if not isinstance(objects, list):
+        raise BadRequest(
+            _("The body must be a TAXII envelope: a JSON object with a list of objects."),
+            code="not_an_envelope",
+            field="objects",
+        )
+    if len(objects) > MAX_ENVELOPE_OBJECTS:
+        raise PayloadTooLarge(
+            _("An envelope may hold at most {limit} objects; send several."),
+            code="too_many_objects",
+            params={"limit": MAX_ENVELOPE_OBJECTS},
+        )
+    result = submit(session, actor, access.collection, objects)
+    moment = datetime.now(UTC)
+    session.execute(delete(TaxiiStatus).where(TaxiiStatus.request_timestamp < moment - STATUS_KEPT))
+    status = TaxiiStatus(
+        id=str(uuid.uuid4()),
+        collection_id=collection_id,
+        principal_id=actor.principal_id,
+        request_timestamp=moment,
+        total_count=len(objects),
+        successes=json.dumps([o.model_dump(exclude_none=True) for o in result.successes]),
+        failures=json.dumps([o.model_dump(exclude_none=True) for o in result.failures]),
+        pendings="[]",
+    )
+    session.add(status)
+    session.flush()
+    return status
+
+
+def get_status(session: Session, actor: Actor, root: str, status_id: str) -> TaxiiStatus:
+    """A status is its poster's: anyone else is told there is none."""
+    require_root(session, root)
+    status = session.get(TaxiiStatus, status_id) if len(status_id) <= 36 else None
+    collection = session.get(TaxiiCollection, status.collection_id) if status else None
+    if (
+        status is None
+        or collection is None
+        or root_of(collection) != root
+        or status.principal_id is None
+        or status.principal_id != actor.principal_id
+    ):
+        raise NotFound(_("No status {id}."), code="unknown_status", params={"id": status_id[:40]})
+    return status

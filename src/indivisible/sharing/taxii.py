@@ -1,0 +1,358 @@
+"""TAXII 2.1 over the STIX store: thin routes under ``/taxii2/``.
+
+The protocol's own rules live here (media types, the shape of each resource, the date-added
+headers, its error resource); what may be read or written, and every query, is in
+``sharing.service``. Clients authenticate with an API token (Bearer) or HTTP Basic; the
+browser session cookie is not accepted, so no TAXII request can be forged cross-site.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from indivisible import __version__
+from indivisible.auth import service as auth_service
+from indivisible.auth.principal import Actor
+from indivisible.deps import DbSession
+from indivisible.errors import (
+    BadRequest,
+    IndivisibleError,
+    NotAcceptable,
+    NotAuthenticated,
+    UnsupportedMediaType,
+)
+from indivisible.i18n import _
+from indivisible.sharing import service
+from indivisible.sharing.models import StixObject, TaxiiStatus
+from indivisible.sharing.service import Access, Page
+
+TAXII = "application/taxii+json;version=2.1"
+STIX = "application/stix+json;version=2.1"
+PREFIX = "/taxii2"
+
+
+def is_taxii(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def error_body(error: IndivisibleError, gettext: Callable[[str], str]) -> dict[str, Any]:
+    """The TAXII error message resource (TAXII 2.1 §3.6.1) for one of our errors."""
+    body: dict[str, Any] = {
+        "title": gettext(error.title),
+        "description": error.text(gettext),
+        "error_code": error.code,
+        "http_status": str(error.status),
+    }
+    if error.field:
+        body["details"] = {"field": error.field}
+    return body
+
+
+def _media(value: str) -> tuple[str, dict[str, str]]:
+    kind, *params = (part.strip() for part in value.split(";"))
+    parsed = {}
+    for param in params:
+        name, _sep, text = param.partition("=")
+        parsed[name.strip().lower()] = text.strip().strip('"')
+    return kind.lower(), parsed
+
+
+def _is_taxii_media(value: str) -> bool:
+    kind, params = _media(value)
+    return kind == "application/taxii+json" and params.get("version", "2.1") == "2.1"
+
+
+def negotiate(request: Request) -> None:
+    """TAXII 2.1 §1.6.8: answer 406 unless the client accepts TAXII 2.1 (or anything)."""
+    accept = request.headers.get("accept")
+    if not accept:
+        return
+    for item in accept.split(","):
+        kind, params = _media(item)
+        if params.get("q") in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if kind in ("*/*", "application/*") or _is_taxii_media(item):
+            return
+    raise NotAcceptable(
+        _("This endpoint answers only in {media}."), code="not_acceptable", params={"media": TAXII}
+    )
+
+
+def taxii_actor(request: Request, session: DbSession) -> Actor:
+    """An API token as Bearer (or as "Token", the scheme taxii2-client's TokenAuth sends), or
+    HTTP Basic with a password or an API token."""
+    header = request.headers.get("authorization", "")
+    scheme, _sep, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() in ("bearer", "token") and credentials:
+        return auth_service.resolve_token(session, credentials)
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        username, sep, password = decoded.partition(":")
+        if not sep or not username:
+            raise NotAuthenticated(_("Malformed HTTP Basic credentials."), code="bad_credentials")
+        return auth_service.resolve_basic(session, username, password)
+    raise NotAuthenticated(
+        _("Authentication required: a bearer token or HTTP Basic."), code="no_credentials"
+    )
+
+
+TaxiiActor = Annotated[Actor, Depends(taxii_actor)]
+Root = Annotated[str, Path(max_length=41, description="An API root: node, or an organisation.")]
+CollectionId = Annotated[str, Path(max_length=36, description="A collection's id.")]
+ObjectId = Annotated[str, Path(max_length=300, description="A STIX object's id.")]
+
+router = APIRouter(prefix=PREFIX, tags=["taxii"], dependencies=[Depends(negotiate)])
+
+
+class TaxiiResponse(Response):
+    media_type = TAXII
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> TaxiiResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return TaxiiResponse(body, status_code=status, headers=headers)
+
+
+def timestamp(moment: datetime) -> str:
+    """TAXII timestamps: UTC with microseconds, so that added_after paging loses nothing."""
+    return service.as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _date_headers(rows: Sequence[StixObject]) -> dict[str, str]:
+    if not rows:
+        return {}
+    return {
+        "X-TAXII-Date-Added-First": timestamp(rows[0].date_added),
+        "X-TAXII-Date-Added-Last": timestamp(rows[-1].date_added),
+    }
+
+
+def _query(request: Request) -> dict[str, list[str]]:
+    query: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        query.setdefault(name, []).append(value)
+    return query
+
+
+def _envelope(page: Page) -> TaxiiResponse:
+    # The objects are stored as the JSON they arrived in, so the envelope is assembled from
+    # that text rather than parsed and serialised again.
+    parts = [f'"more":{"true" if page.more else "false"}']
+    if page.next:
+        parts.append(f'"next":{json.dumps(page.next)}')
+    if page.rows:
+        parts.append('"objects":[' + ",".join(row.body for row in page.rows) + "]")
+    return TaxiiResponse("{" + ",".join(parts) + "}", headers=_date_headers(page.rows))
+
+
+def _version(row: StixObject) -> str:
+    return timestamp(row.modified) if row.modified is not None else timestamp(row.date_added)
+
+
+def _collection(access: Access) -> dict[str, Any]:
+    collection = access.collection
+    data: dict[str, Any] = {
+        "id": collection.id,
+        "title": collection.title,
+        "can_read": access.can_read,
+        "can_write": access.can_write,
+        "media_types": [STIX],
+    }
+    if collection.description:
+        data["description"] = collection.description
+    if collection.alias:
+        data["alias"] = collection.alias
+    return data
+
+
+def _status(status: TaxiiStatus) -> dict[str, Any]:
+    successes = json.loads(status.successes)
+    failures = json.loads(status.failures)
+    pendings = json.loads(status.pendings)
+    return {
+        "id": status.id,
+        "status": "pending" if pendings else "complete",
+        "request_timestamp": timestamp(status.request_timestamp),
+        "total_count": status.total_count,
+        "success_count": len(successes),
+        "successes": successes,
+        "failure_count": len(failures),
+        "failures": failures,
+        "pending_count": len(pendings),
+        "pendings": pendings,
+    }
+
+
+@router.get("/", summary="Discovery")
+def discovery(request: Request, session: DbSession, actor: TaxiiActor) -> TaxiiResponse:
+    base = str(request.base_url).rstrip("/") + PREFIX
+    roots = [f"{base}/{root}/" for root in service.api_roots(session)]
+    return _json(
+        {
+            "title": "Indivisible",
+            "description": "TAXII 2.1 server of an Indivisible node",
+            "default": roots[0],
+            "api_roots": roots,
+        }
+    )
+
+
+@router.get("/{root}/", summary="API root")
+def api_root(request: Request, session: DbSession, actor: TaxiiActor, root: Root) -> TaxiiResponse:
+    service.require_root(session, root)
+    settings = request.app.state.settings
+    title = "Indivisible node" if root == service.NODE_ROOT else f"Indivisible: {root.upper()}"
+    return _json(
+        {
+            "title": title,
+            "description": f"Indivisible {__version__}",
+            "versions": [TAXII],
+            "max_content_length": settings.taxii_max_content_length,
+        }
+    )
+
+
+@router.get("/{root}/status/{status_id}/", summary="Status of a POST")
+def status(
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    status_id: Annotated[str, Path(max_length=36)],
+) -> TaxiiResponse:
+    return _json(_status(service.get_status(session, actor, root, status_id)))
+
+
+@router.get("/{root}/collections/", summary="Collections")
+def collections(session: DbSession, actor: TaxiiActor, root: Root) -> TaxiiResponse:
+    found = service.collections_for(session, actor, root)
+    return _json({"collections": [_collection(a) for a in found]} if found else {})
+
+
+@router.get("/{root}/collections/{collection_id}/", summary="Collection")
+def collection(
+    session: DbSession, actor: TaxiiActor, root: Root, collection_id: CollectionId
+) -> TaxiiResponse:
+    return _json(_collection(service.access_to(session, actor, root, collection_id, need="any")))
+
+
+@router.get("/{root}/collections/{collection_id}/manifest/", summary="Manifest")
+def manifest(
+    request: Request,
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+) -> TaxiiResponse:
+    wanted = service.parse_page_request(_query(request), service.OBJECT_FILTERS, "last")
+    page = service.manifest_page(session, actor, root, collection_id, wanted)
+    body: dict[str, Any] = {"more": page.more}
+    if page.next:
+        body["next"] = page.next
+    if page.rows:
+        body["objects"] = [
+            {
+                "id": row.stix_id,
+                "date_added": timestamp(row.date_added),
+                "version": _version(row),
+                "media_type": STIX,
+            }
+            for row in page.rows
+        ]
+    return _json(body, headers=_date_headers(page.rows))
+
+
+@router.get("/{root}/collections/{collection_id}/objects/", summary="Objects")
+def get_objects(
+    request: Request,
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+) -> TaxiiResponse:
+    wanted = service.parse_page_request(_query(request), service.OBJECT_FILTERS, "last")
+    return _envelope(service.objects_page(session, actor, root, collection_id, wanted))
+
+
+async def envelope_body(request: Request) -> Any:
+    """The POSTed envelope, parsed; the media type and JSON are checked before anything else."""
+    if not _is_taxii_media(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType(
+            _("Send objects as {media}."), code="unsupported_media_type", params={"media": TAXII}
+        )
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest(
+            _("The body is not valid JSON."), code="invalid_json", field="body"
+        ) from None
+
+
+@router.post("/{root}/collections/{collection_id}/objects/", summary="Add objects", status_code=202)
+def add_objects(
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+    envelope: Annotated[Any, Depends(envelope_body)],
+) -> TaxiiResponse:
+    status = service.post_envelope(session, actor, root, collection_id, envelope)
+    return _json(_status(status), status=202)
+
+
+@router.get("/{root}/collections/{collection_id}/objects/{object_id}/", summary="Object")
+def get_object(
+    request: Request,
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+    object_id: ObjectId,
+) -> TaxiiResponse:
+    wanted = service.parse_page_request(_query(request), service.ONE_OBJECT_FILTERS, "last")
+    return _envelope(service.object_page(session, actor, root, collection_id, object_id, wanted))
+
+
+@router.delete("/{root}/collections/{collection_id}/objects/{object_id}/", summary="Delete")
+def delete_object(
+    request: Request,
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+    object_id: ObjectId,
+) -> Response:
+    wanted = service.parse_page_request(_query(request), service.ONE_OBJECT_FILTERS, "all")
+    service.delete_object(session, actor, root, collection_id, object_id, wanted)
+    return TaxiiResponse(status_code=200)
+
+
+@router.get("/{root}/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions")
+def versions(
+    request: Request,
+    session: DbSession,
+    actor: TaxiiActor,
+    root: Root,
+    collection_id: CollectionId,
+    object_id: ObjectId,
+) -> TaxiiResponse:
+    wanted = service.parse_page_request(_query(request), service.VERSION_FILTERS, "all")
+    page = service.versions_page(session, actor, root, collection_id, object_id, wanted)
+    body: dict[str, Any] = {"more": page.more}
+    if page.next:
+        body["next"] = page.next
+    if page.rows:
+        body["versions"] = [_version(row) for row in page.rows]
+    return _json(body, headers=_date_headers(page.rows))
