@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -41,6 +41,23 @@ def _current(membership: type[Membership], on: date) -> ColumnElement[bool]:
     )
 
 
+# Built once: an alias costs a proxy for every column, and a fresh one per request would also
+# defeat SQLAlchemy's cache of compiled statements.
+_VIA = aliased(Membership)
+_OTHER = aliased(StixObject)
+
+
+class StoredVersion(NamedTuple):
+    """What a page needs of a stored object version (not the whole row)."""
+
+    id: int
+    stix_id: str
+    modified: datetime | None
+    date_added: datetime
+    body: str
+    submitter_state: str | None
+
+
 def readable_by(actor: Actor, on: date, obj: ObjectRow = StixObject) -> ColumnElement[bool]:
     """Whether the actor may see a stored object version on the given day.
 
@@ -70,7 +87,7 @@ def readable_by(actor: Actor, on: date, obj: ObjectRow = StixObject) -> ColumnEl
                 and_(obj.distribution_partners, Membership.status.in_(PARTNER_STATUSES)),
             ),
         )
-        via = aliased(Membership)
+        via = _VIA
         in_group = exists().where(
             SharingGroupMember.group_id == obj.distribution_group,
             or_(
@@ -156,7 +173,7 @@ def _version_clause(
     clauses: list[ColumnElement[bool]] = []
     for wanted in versions:
         if wanted in ("first", "last"):
-            other = aliased(StixObject)
+            other = _OTHER
             beyond = (
                 other.modified > StixObject.modified
                 if wanted == "last"
@@ -182,13 +199,24 @@ def page(
     filters: Filters,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> Select[tuple[StixObject]]:
+) -> Select[tuple[int, str, datetime | None, datetime, str, str | None]]:
     """One page of what the reader may see in a collection, in date_added order; one row more
     than the limit is asked for, so the caller knows whether there is more."""
-    stmt = select(StixObject).where(
+    stmt = select(
+        StixObject.id,
+        StixObject.stix_id,
+        StixObject.modified,
+        StixObject.date_added,
+        StixObject.body,
+        StixObject.submitter_state,
+    ).where(
         StixObject.collection_id == collection_id,
         readable_by(actor, on),
     )
+    if filters.ids:
+        # SQLite would otherwise walk the date_added index for the ORDER BY and read every row
+        # of the collection to find one id.
+        stmt = stmt.with_hint(StixObject, "INDEXED BY ix_stix_object_versions", "sqlite")
     if filters.ids:
         stmt = stmt.where(StixObject.stix_id.in_(filters.ids))
     if filters.types:
@@ -235,4 +263,19 @@ def organisations_of(state: str, on: date) -> Select[tuple[str]]:
         Membership.state_code == state,
         Membership.status == MembershipStatus.member.value,
         _current(Membership, on),
+    )
+
+
+def versions_of(collection_id: str, stix_ids: Sequence[str]) -> Select[tuple[str, datetime | None]]:
+    return select(StixObject.stix_id, StixObject.modified).where(
+        StixObject.collection_id == collection_id, StixObject.stix_id.in_(stix_ids)
+    )
+
+
+def row_ids(collection_id: str, first: datetime, last: datetime) -> Select[tuple[int]]:
+    """The rows one submission wrote: its date_added values are its own, one tick apart."""
+    return select(StixObject.id).where(
+        StixObject.collection_id == collection_id,
+        StixObject.date_added >= first,
+        StixObject.date_added <= last,
     )

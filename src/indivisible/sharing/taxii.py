@@ -31,7 +31,8 @@ from indivisible.errors import (
 )
 from indivisible.i18n import _
 from indivisible.sharing import service
-from indivisible.sharing.models import StixObject, TaxiiStatus
+from indivisible.sharing.models import TaxiiStatus
+from indivisible.sharing.repository import StoredVersion
 from indivisible.sharing.service import Access, Page
 
 TAXII = "application/taxii+json;version=2.1"
@@ -130,7 +131,7 @@ def timestamp(moment: datetime) -> str:
     return service.as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _date_headers(rows: Sequence[StixObject]) -> dict[str, str]:
+def _date_headers(rows: Sequence[StoredVersion]) -> dict[str, str]:
     if not rows:
         return {}
     return {
@@ -157,7 +158,7 @@ def _envelope(page: Page) -> TaxiiResponse:
     return TaxiiResponse("{" + ",".join(parts) + "}", headers=_date_headers(page.rows))
 
 
-def _version(row: StixObject) -> str:
+def _version(row: StoredVersion) -> str:
     return timestamp(row.modified) if row.modified is not None else timestamp(row.date_added)
 
 

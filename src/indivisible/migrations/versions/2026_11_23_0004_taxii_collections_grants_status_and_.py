@@ -153,7 +153,6 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("stix_object", schema=None) as batch_op:
         batch_op.alter_column("collection_id", existing_type=sa.String(length=36), nullable=False)
-        batch_op.drop_index(batch_op.f("ix_stix_object_date_added"))
         batch_op.drop_index(batch_op.f("ix_stix_object_type"))
         batch_op.drop_constraint(batch_op.f("uq_stix_object_stix_id_modified"), type_="unique")
         batch_op.create_index(
@@ -195,9 +194,6 @@ def downgrade() -> None:
             batch_op.f("uq_stix_object_stix_id_modified"), ["stix_id", "modified"]
         )
         batch_op.create_index(batch_op.f("ix_stix_object_type"), ["type"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_stix_object_date_added"), ["date_added", "id"], unique=False
-        )
         batch_op.drop_column("collection_id")
 
     with op.batch_alter_table("taxii_status", schema=None) as batch_op:
