@@ -303,8 +303,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(registry_router)
+    from indivisible.sharing.api import router as sharing_router
     from indivisible.sharing.taxii import router as taxii_router
 
+    app.include_router(sharing_router)
     app.include_router(taxii_router)
 
     @app.get("/api/v1/health", tags=["node"])

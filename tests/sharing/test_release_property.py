@@ -24,6 +24,7 @@ from indivisible.sharing.models import (
     SharingGroupMember,
     StixObject,
     StixObjectRecipient,
+    StixObservable,
 )
 from indivisible.sharing.schemas import CollectionCreate, Distribution, Release
 from indivisible.sharing.service import Page, PageRequest
@@ -189,6 +190,8 @@ def test_sql_release_rule_agrees_with_its_statement(
         expected: set[int] = set()
         inserted: set[int] = set()
         versions_of: dict[str, list[tuple[datetime, int]]] = {}
+        submitters: dict[str, set[str]] = {}
+        visible_submitters: dict[str, set[str]] = {}
         for n, obj in enumerate(stored):
             group_index = min(obj.group, len(group_ids) - 1)
             stix_id = f"indicator--00000000-0000-4000-8000-{obj.ident:012d}"
@@ -215,10 +218,16 @@ def test_sql_release_rule_agrees_with_its_statement(
             if obj.distribution == "states":
                 for code in obj.recipients:
                     db.add(StixObjectRecipient(object_id=row.id, state_code=code))
+            # Every report carries the same address, so every pair of states' reports correlates.
+            db.add(
+                StixObservable(object_id=row.id, kind="ipv4", value="198.51.100.7", low=1, high=1)
+            )
             inserted.add(row.id)
+            submitters.setdefault(stix_id, set()).add(obj.submitter)
             if reference(obj, group_members[group_index], reader, world, on):
                 expected.add(row.id)
                 versions_of.setdefault(stix_id, []).append((modified, row.id))
+                visible_submitters.setdefault(stix_id, set()).add(obj.submitter)
         db.flush()
         kind, who = reader
         actor = (
@@ -274,12 +283,22 @@ def test_sql_release_rule_agrees_with_its_statement(
                     db, actor, "node", collection.id, stix_id, latest_only, on=on
                 )
                 assert [r.id for r in one.rows] == [max(versions_of[stix_id])[1]]
+                # "Also reported by": exactly the other visible reports from another state.
+                linked = {c.stix_id for c in service.correlations(db, actor, stix_id, on=on)}
+                assert linked == {
+                    other
+                    for other, states in visible_submitters.items()
+                    if other != stix_id
+                    and any(a != b for a in visible_submitters[stix_id] for b in states)
+                }
             else:
                 # Invisible and missing look the same: a 404 from both.
                 with pytest.raises(NotFound):
                     service.versions_page(db, actor, "node", collection.id, stix_id, request, on=on)
                 with pytest.raises(NotFound):
                     service.object_page(db, actor, "node", collection.id, stix_id, request, on=on)
+                with pytest.raises(NotFound):
+                    service.correlations(db, actor, stix_id, on=on)
     finally:
         savepoint.rollback()
         # SQLite hands out the rolled-back row ids again in the next example.

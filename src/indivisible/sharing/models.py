@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -192,3 +193,24 @@ class StixObjectRecipient(Base):
         ForeignKey("stix_object.id", ondelete="CASCADE"), primary_key=True
     )
     state_code: Mapped[str] = mapped_column(ForeignKey("state.code"), primary_key=True)
+
+
+class StixObservable(Base):
+    """A correlatable value an object version carries (sharing/correlation.py)."""
+
+    __tablename__ = "stix_observable"
+
+    object_id: Mapped[int] = mapped_column(
+        ForeignKey("stix_object.id", ondelete="CASCADE"), primary_key=True
+    )
+    # ipv4 | ipv6 | domain | url | email | hash
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    # IPv4 networks as integer ranges, so that an address meets the networks around it.
+    low: Mapped[int | None] = mapped_column(BigInteger)
+    high: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_stix_observable_value", "kind", "value"),
+        Index("ix_stix_observable_range", "kind", "low", "high"),
+    )

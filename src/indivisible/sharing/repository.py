@@ -19,6 +19,7 @@ from indivisible.sharing.models import (
     SharingGroupMember,
     StixObject,
     StixObjectRecipient,
+    StixObservable,
     TaxiiCollection,
     TaxiiGrant,
 )
@@ -272,10 +273,66 @@ def versions_of(collection_id: str, stix_ids: Sequence[str]) -> Select[tuple[str
     )
 
 
-def row_ids(collection_id: str, first: datetime, last: datetime) -> Select[tuple[int]]:
+def row_ids(collection_id: str, first: datetime, last: datetime) -> Select[tuple[int, datetime]]:
     """The rows one submission wrote: its date_added values are its own, one tick apart."""
-    return select(StixObject.id).where(
+    return select(StixObject.id, StixObject.date_added).where(
         StixObject.collection_id == collection_id,
         StixObject.date_added >= first,
         StixObject.date_added <= last,
+    )
+
+
+_THEIRS = aliased(StixObject)
+_MINE_VALUE = aliased(StixObservable)
+_THEIR_VALUE = aliased(StixObservable)
+
+
+def correlated(actor: Actor, on: date, stix_id: str) -> Select[Any]:
+    """Pairs of (this object's value, another state's object carrying it), both visible.
+
+    Values meet when equal, or for IPv4 when one network contains the other.
+    """
+    mine, theirs, other = _MINE_VALUE, _THEIR_VALUE, _THEIRS
+    meets = and_(
+        theirs.kind == mine.kind,
+        or_(
+            theirs.value == mine.value,
+            and_(
+                mine.kind == "ipv4",
+                theirs.low <= mine.low,
+                theirs.high >= mine.high,
+            ),
+            and_(
+                mine.kind == "ipv4",
+                theirs.low >= mine.low,
+                theirs.high <= mine.high,
+            ),
+        ),
+    )
+    return (
+        select(
+            other.stix_id,
+            other.type,
+            other.collection_id,
+            other.submitter_state,
+            mine.kind,
+            mine.value,
+            theirs.value.label("their_value"),
+        )
+        .select_from(StixObject)
+        .join(mine, mine.object_id == StixObject.id)
+        .join(theirs, meets)
+        .join(other, other.id == theirs.object_id)
+        .where(
+            StixObject.stix_id == stix_id,
+            readable_by(actor, on),
+            readable_by(actor, on, other),
+            other.stix_id != stix_id,
+            or_(
+                other.submitter_state.is_(None),
+                StixObject.submitter_state.is_(None),
+                other.submitter_state != StixObject.submitter_state,
+            ),
+        )
+        .limit(1000)
     )

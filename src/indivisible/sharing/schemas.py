@@ -90,3 +90,15 @@ class CollectionCreate(Input):
         default_factory=lambda: [Grant(grantee=Grantee.everyone, can_read=True, can_write=True)],
         max_length=500,
     )
+
+
+class CorrelationRead(BaseModel):
+    """Another state's report that carries a value this object carries ("also reported by")."""
+
+    stix_id: str
+    type: str
+    collection_id: str
+    submitter_state: str | None
+    kind: str
+    value: str
+    their_value: str

@@ -23,12 +23,13 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.errors import BadRequest, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
-from indivisible.sharing import paging, repository, validation
+from indivisible.sharing import correlation, paging, repository, validation
 from indivisible.sharing.markings import Tlp, tlp_of
 from indivisible.sharing.models import (
     SharingGroup,
     StixObject,
     StixObjectRecipient,
+    StixObservable,
     TaxiiCollection,
     TaxiiGrant,
     TaxiiStatus,
@@ -147,6 +148,7 @@ def submit(
     # One look at the newest date_added per submission; each stored object takes the next tick.
     date_added = _first_date_added(session)
     rows: list[dict[str, Any]] = []
+    found: list[set[correlation.Observable]] = []
     for obj, version, modified in valid:
         key = (obj["id"], _utc_or_none(modified))
         if key in stored:
@@ -177,9 +179,10 @@ def submit(
                 "federate": release.federate and tlp in FEDERABLE,
             }
         )
+        found.append(correlation.observables(obj))
         date_added += timedelta(microseconds=1)
         result.successes.append(Outcome(id=obj["id"], version=version))
-    _insert(session, rows, sorted(set(release.states)))
+    _insert(session, rows, sorted(set(release.states)), found)
     return result
 
 
@@ -219,7 +222,12 @@ def _stored_versions(
     return found
 
 
-def _insert(session: Session, rows: list[dict[str, Any]], recipients: list[str]) -> None:
+def _insert(
+    session: Session,
+    rows: list[dict[str, Any]],
+    recipients: list[str],
+    found: list[set[correlation.Observable]],
+) -> None:
     if not rows:
         return
     try:
@@ -233,16 +241,28 @@ def _insert(session: Session, rows: list[dict[str, Any]], recipients: list[str])
                     session.execute(insert(StixObject), [row])
             except IntegrityError:
                 continue
+    # Each row of one submission has a date_added of its own: that finds its new id.
+    index = {as_utc(row["date_added"]): n for n, row in enumerate(rows)}
+    written = session.execute(
+        repository.row_ids(rows[0]["collection_id"], rows[0]["date_added"], rows[-1]["date_added"])
+    ).all()
+    ids = [(row_id, index[as_utc(added)]) for row_id, added in written if as_utc(added) in index]
     if recipients:
-        ids = session.scalars(
-            repository.row_ids(
-                rows[0]["collection_id"], rows[0]["date_added"], rows[-1]["date_added"]
-            )
-        ).all()
         session.execute(
             insert(StixObjectRecipient),
-            [{"object_id": row_id, "state_code": code} for row_id in ids for code in recipients],
+            [
+                {"object_id": row_id, "state_code": code}
+                for row_id, _n in ids
+                for code in recipients
+            ],
         )
+    values = [
+        {"object_id": row_id, "kind": o.kind, "value": o.value, "low": o.low, "high": o.high}
+        for row_id, n in ids
+        for o in found[n]
+    ]
+    if values:
+        session.execute(insert(StixObservable), values)
     session.flush()
 
 
@@ -722,6 +742,7 @@ def delete_object(
     ids = [row.id for row in rows]
     if ids:
         session.execute(delete(StixObjectRecipient).where(StixObjectRecipient.object_id.in_(ids)))
+        session.execute(delete(StixObservable).where(StixObservable.object_id.in_(ids)))
         session.execute(delete(StixObject).where(StixObject.id.in_(ids)))
         session.flush()
     return len(ids)
@@ -780,3 +801,53 @@ def get_status(session: Session, actor: Actor, root: str, status_id: str) -> Tax
     ):
         raise NotFound(_("No status {id}."), code="unknown_status", params={"id": status_id[:40]})
     return status
+
+
+# --- Correlation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Another state's report that carries a value this object carries."""
+
+    stix_id: str
+    type: str
+    collection_id: str
+    submitter_state: str | None
+    kind: str
+    value: str
+    # The other report's own value, when it is the network around an address or inside one.
+    their_value: str
+
+
+def correlations(
+    session: Session, actor: Actor, stix_id: str, *, on: date | None = None
+) -> list[Correlation]:
+    """Objects from other states that share an observable with any visible version of this
+    one; both sides must be visible to the reader, so nothing invisible is hinted at."""
+    day = on or date.today()
+    if (
+        not _ID.match(stix_id)
+        or not session.scalars(
+            repository.visible_to(actor, day).where(StixObject.stix_id == stix_id).limit(1)
+        ).first()
+    ):
+        raise NotFound(_("No object {id}."), code="unknown_object", params={"id": stix_id[:300]})
+    seen: dict[tuple[str, str, str], Correlation] = {}
+    for row in session.execute(repository.correlated(actor, day, stix_id)):
+        key = (row.stix_id, row.kind, row.value)
+        seen.setdefault(
+            key,
+            Correlation(
+                stix_id=row.stix_id,
+                type=row.type,
+                collection_id=row.collection_id,
+                submitter_state=row.submitter_state,
+                kind=row.kind,
+                value=row.value,
+                their_value=row.their_value,
+            ),
+        )
+    return sorted(
+        seen.values(), key=lambda c: (c.submitter_state or "", c.stix_id, c.kind, c.value)
+    )
