@@ -15,6 +15,11 @@ from babel.messages.pofile import read_po, write_po
 I18N = Path(__file__).resolve().parent.parent / "src" / "indivisible" / "i18n"
 
 RU = {
+    "The file is not valid JSON: {error}": "Файл не является корректным JSON: {error}",
+    'A STIX bundle has the type "bundle".': 'Пакет STIX имеет тип "bundle".',
+    "The file must hold a STIX bundle or a TAXII envelope: a JSON object with a list of objects.": "Файл должен содержать пакет STIX или конверт TAXII: объект JSON со списком объектов.",
+    "Not a medallion data file: {field} is missing or has the wrong type.": "Это не файл данных medallion: поле {field} отсутствует или имеет неверный тип.",
+    "A collection id must be a UUID not already in use: {id}": "Идентификатор коллекции должен быть ещё не занятым UUID: {id}",
     "A secretariat creates collections only under its own organisation.": "Секретариат создаёт коллекции только в своей организации.",
     "An envelope may hold at most {limit} objects; send several.": "Конверт может содержать не более {limit} объектов; отправьте несколько.",
     "Authentication required: a bearer token or HTTP Basic.": "Требуется аутентификация: токен Bearer или HTTP Basic.",
@@ -224,6 +229,11 @@ RU = {
 }
 
 ZH = {
+    "The file is not valid JSON: {error}": "文件不是有效的 JSON：{error}",
+    'A STIX bundle has the type "bundle".': 'STIX 捆绑包的类型为 "bundle"。',
+    "The file must hold a STIX bundle or a TAXII envelope: a JSON object with a list of objects.": "文件必须包含 STIX 捆绑包或 TAXII 信封：包含对象列表的 JSON 对象。",
+    "Not a medallion data file: {field} is missing or has the wrong type.": "不是 medallion 数据文件：{field} 缺失或类型错误。",
+    "A collection id must be a UUID not already in use: {id}": "集合 ID 必须是尚未使用的 UUID：{id}",
     "A secretariat creates collections only under its own organisation.": "秘书处只能在本组织下创建集合。",
     "An envelope may hold at most {limit} objects; send several.": "一个信封最多可包含 {limit} 个对象；请分多次发送。",
     "Authentication required: a bearer token or HTTP Basic.": "需要身份验证：Bearer 令牌或 HTTP Basic。",

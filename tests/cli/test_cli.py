@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
+from indivisible.auth.principal import Actor, Role
 from indivisible.cli import app
+from indivisible.db import make_engine, make_session_factory
+from indivisible.sharing import service as sharing_service
 from tests.conftest import Backend
 
 runner = CliRunner()
@@ -165,3 +169,42 @@ def test_disable_and_password_reset_shut_an_account_out(backend: Backend) -> Non
     assert "no" in run(backend, "user", "list").split("cli-disable", 1)[1].splitlines()[0]
     run(backend, "user", "enable", "cli-disable")
     assert "New password for cli-disable" in run(backend, "user", "password", "cli-disable")
+
+
+def test_demo_scenario_shares_two_reports_that_correlate(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--database-url", url]).exit_code == 0
+    first = runner.invoke(app, ["demo", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    listed = json.loads(
+        runner.invoke(
+            app, ["sharing", "collection", "list", "--database-url", url, "--json"]
+        ).output
+    )
+    assert {(c["api_root"], c["title"]) for c in listed} == {
+        ("node", "Shared with the node"),
+        ("sco", "SCO members"),
+    }
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            analyst = Actor(label="t", role=Role.analyst, state_code="RUS")
+            linked = sharing_service.correlations(
+                session, analyst, "indicator--6d1f8f3e-0d5a-4c1e-9d0c-3f6e2a7b9c01"
+            )
+            assert [(c.submitter_state, c.type) for c in linked] == [("TJK", "ipv4-addr")]
+            # The United States is no SCO member: it sees the node-wide report, alone.
+            outsider = Actor(label="t", role=Role.analyst, state_code="USA")
+            assert (
+                sharing_service.correlations(
+                    session, outsider, "indicator--6d1f8f3e-0d5a-4c1e-9d0c-3f6e2a7b9c01"
+                )
+                == []
+            )
+    finally:
+        engine.dispose()
+    # Running it again adds nothing.
+    assert runner.invoke(app, ["demo", "--database-url", url]).exit_code == 0
+    again = runner.invoke(app, ["sharing", "collection", "list", "--database-url", url, "--json"])
+    assert len(json.loads(again.output)) == 2

@@ -20,6 +20,9 @@ from indivisible.db import make_engine
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
 from indivisible.registry.models import Body
+from indivisible.sharing import service as sharing_service
+from indivisible.sharing.models import TaxiiCollection
+from indivisible.sharing.schemas import CollectionCreate, Distribution, Grant, Grantee, Release
 
 # (username, display name, role, state, body kind + organisation); the body is looked up in the data.
 DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, tuple[str, str] | None]] = [
@@ -92,6 +95,77 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str, str]]:
     return created
 
 
+DEMO_ADDRESS = "203.0.113.45"  # RFC 5737 documentation range: clearly not a real address
+
+
+def create_demo_sharing(session: Session) -> int:
+    """Two demo collections and two reports of one address, so that TAXII, release and "also
+    reported by" have something to show; returns how many collections were created."""
+    if session.scalars(select(TaxiiCollection.id)).first() is not None:
+        return 0
+    console_actor = Actor.console("demo")
+    shared = sharing_service.create_collection(
+        session,
+        console_actor,
+        CollectionCreate(
+            title="Shared with the node",
+            description="Demo collection: read and posted by everyone on the node.",
+            release=Release(distribution=Distribution.node),
+        ),
+    )
+    sco = sharing_service.create_collection(
+        session,
+        console_actor,
+        CollectionCreate(
+            title="SCO members",
+            description="Demo collection: SCO members only.",
+            organisation="SCO",
+            release=Release(distribution=Distribution.organisation, organisation="SCO"),
+            grants=[Grant(grantee=Grantee.organisation, organisation="SCO", can_write=True)],
+        ),
+    )
+    green = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+    kaz = Actor(label="demo", role=Role.liaison, state_code="KAZ")
+    tjk = Actor(label="demo", role=Role.liaison, state_code="TJK")
+    moment = "2026-01-15T08:00:00.000Z"
+    sharing_service.submit(
+        session,
+        kaz,
+        shared,
+        [
+            {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": "indicator--6d1f8f3e-0d5a-4c1e-9d0c-3f6e2a7b9c01",
+                "created": moment,
+                "modified": moment,
+                "name": "Demo: command-and-control address",
+                "description": "Demonstration data, not a real report.",
+                "indicator_types": ["malicious-activity"],
+                "pattern": f"[ipv4-addr:value = '{DEMO_ADDRESS}']",
+                "pattern_type": "stix",
+                "valid_from": moment,
+                "object_marking_refs": [green],
+            }
+        ],
+    )
+    sharing_service.submit(
+        session,
+        tjk,
+        sco,
+        [
+            {
+                "type": "ipv4-addr",
+                "spec_version": "2.1",
+                "id": "ipv4-addr--0b6c2f0e-5a8d-5c8f-9b7e-1d2c3e4f5a02",
+                "value": DEMO_ADDRESS,
+                "object_marking_refs": [green],
+            }
+        ],
+    )
+    return 2
+
+
 def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
     if not created:
         console.print(
@@ -118,9 +192,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(database_url: str | None = DatabaseOption) -> None:
-        """Create the demo accounts (printed once, with passwords and API tokens)."""
+        """Create the demo accounts (printed once, with passwords and API tokens) and, on a node
+        with no TAXII collection yet, two demo collections with two reports that correlate."""
         with transaction(database_url) as session:
             created = create_demo_accounts(session)
+            create_demo_sharing(session)
         print_accounts(created)
 
     @app.command()
@@ -161,6 +237,7 @@ def register(app: typer.Typer) -> None:
         init_node(database_url)
         with transaction(database_url) as session:
             created = create_demo_accounts(session)
+            create_demo_sharing(session)
         print_accounts(created)
         console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
         serve(host=host, port=port, workers=1, database_url=database_url)

@@ -20,7 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indivisible.auth.principal import Actor, Role
-from indivisible.errors import BadRequest, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from indivisible.errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+)
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
 from indivisible.sharing import correlation, paging, repository, validation
@@ -320,12 +327,26 @@ def collection_group_name(collection: TaxiiCollection) -> str | None:
     return group.name if group else None
 
 
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return str(parsed) if str(parsed) == value else None
+
+
 def root_of(collection: TaxiiCollection) -> str:
     return (collection.organisation_code or NODE_ROOT).lower()
 
 
-def create_collection(session: Session, actor: Actor, data: CollectionCreate) -> TaxiiCollection:
-    """A node admin creates any collection; a secretariat one under its own organisation."""
+def create_collection(
+    session: Session, actor: Actor, data: CollectionCreate, *, collection_id: str | None = None
+) -> TaxiiCollection:
+    """A node admin creates any collection; a secretariat one under its own organisation.
+
+    ``collection_id`` keeps an id the collection had elsewhere (a medallion import), so that
+    clients' URLs still work; it must be a UUID no collection here has.
+    """
     if actor.role is Role.secretariat:
         if data.organisation is None or data.organisation != actor.organisation_code:
             raise PermissionDenied(
@@ -360,8 +381,19 @@ def create_collection(session: Session, actor: Actor, data: CollectionCreate) ->
                 field="grants.organisation",
                 params={"code": grant.organisation},
             )
+    taken = collection_id is not None and (
+        _canonical_uuid(collection_id) is None
+        or session.get(TaxiiCollection, collection_id) is not None
+    )
+    if collection_id is not None and taken:
+        raise Conflict(
+            _("A collection id must be a UUID not already in use: {id}"),
+            code="collection_id_taken",
+            field="id",
+            params={"id": collection_id[:60]},
+        )
     collection = TaxiiCollection(
-        id=str(uuid.uuid4()),
+        id=collection_id or str(uuid.uuid4()),
         organisation_code=data.organisation,
         title=data.title,
         description=data.description,
