@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from indivisible.auth.principal import Actor
@@ -215,10 +215,6 @@ def page(
         readable_by(actor, on),
     )
     if filters.ids:
-        # SQLite would otherwise walk the date_added index for the ORDER BY and read every row
-        # of the collection to find one id.
-        stmt = stmt.with_hint(StixObject, "INDEXED BY ix_stix_object_versions", "sqlite")
-    if filters.ids:
         stmt = stmt.where(StixObject.stix_id.in_(filters.ids))
     if filters.types:
         stmt = stmt.where(StixObject.type.in_(filters.types))
@@ -235,6 +231,13 @@ def page(
             )
         )
     stmt = stmt.where(_version_clause(actor, on, filters.versions))
+    if filters.ids:
+        # Ordering by an expression keeps SQLite from walking the date_added index for the
+        # ORDER BY and reading the whole collection to find a few ids; it looks them up in the
+        # (collection, stix_id, modified) index and sorts the handful it finds.
+        return stmt.order_by(
+            func.coalesce(StixObject.date_added, StixObject.date_added), StixObject.id
+        ).limit(limit + 1)
     return stmt.order_by(StixObject.date_added, StixObject.id).limit(limit + 1)
 
 
