@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from indivisible.auth.principal import Actor, Role
@@ -208,3 +209,21 @@ def test_demo_scenario_shares_two_reports_that_correlate(tmp_path: Path) -> None
     assert runner.invoke(app, ["demo", "--database-url", url]).exit_code == 0
     again = runner.invoke(app, ["sharing", "collection", "list", "--database-url", url, "--json"])
     assert len(json.loads(again.output)) == 2
+
+
+def test_serve_uses_the_database_given_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indivisible.cli.node import point_app_at
+    from indivisible.config import get_settings
+
+    monkeypatch.delenv("INDIVISIBLE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    assert get_settings().database_url != f"sqlite:///{tmp_path / 'x.db'}"
+    point_app_at(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        # What create_app() reads when uvicorn builds the app in this process.
+        assert get_settings().database_url == f"sqlite:///{tmp_path / 'x.db'}"
+    finally:
+        monkeypatch.delenv("INDIVISIBLE_DATABASE_URL", raising=False)
+        get_settings.cache_clear()

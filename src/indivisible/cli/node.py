@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.cli.common import DatabaseOption, console, settings, transaction
 from indivisible.cli.registry import print_report
+from indivisible.config import get_settings
 from indivisible.db import make_engine
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
@@ -183,6 +185,15 @@ def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
         )
 
 
+def point_app_at(database_url: str | None) -> None:
+    """Makes the app uvicorn builds use this database. The app reads its settings from the
+    environment through a cached function, so the cache must be dropped too, or a URL given
+    on the command line would lose to one read earlier."""
+    if database_url:
+        os.environ["INDIVISIBLE_DATABASE_URL"] = database_url
+        get_settings.cache_clear()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def init(database_url: str | None = DatabaseOption) -> None:
@@ -209,11 +220,8 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = DatabaseOption,
     ) -> None:
         """Serve the web UI and the API."""
+        point_app_at(database_url)
         cfg = settings(database_url)
-        if database_url:
-            import os
-
-            os.environ["INDIVISIBLE_DATABASE_URL"] = database_url
         console.print(
             f"Serving on http://{host or cfg.host}:{port or cfg.port}/ (database {cfg.database_url})"
         )
