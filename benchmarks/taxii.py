@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -186,7 +187,7 @@ def package_version(name: str) -> str | None:
         return None
 
 
-class Target:
+class Target(ABC):
     """One TAXII server under test: a child process on loopback, and an HTTP client for it."""
 
     name = ""
@@ -207,23 +208,23 @@ class Target:
 
     # Subclasses say how to provision, launch and recover their server.
 
-    def prepare(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def prepare(self) -> None: ...
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def command(self) -> list[str]: ...
 
     def environment(self) -> dict[str, str]:
         """Variables the server's process needs on top of ours."""
         return {}
 
+    @abstractmethod
     def recover(self, ingested: Ingested) -> None:
         """Start afresh with the same stored objects, after a phase was abandoned mid-request.
 
         The abandoned request may still be burning CPU inside the server, which would slow
         every later measure; a restart gives the next phase the same store and an idle server.
         """
-        raise NotImplementedError
 
     # Shared by both.
 
@@ -412,12 +413,6 @@ class Indivisible(Target):
         workdir.mkdir()
         super().__init__(workdir)
         self.database_url = f"sqlite:///{self.workdir / 'bench.db'}"
-
-    def environment(self) -> dict[str, str]:
-        # `serve --database-url` alone still served ./var/indivisible.db when this was written
-        # (its settings were cached before the option reached them); the variable is read
-        # everywhere.
-        return {"INDIVISIBLE_DATABASE_URL": self.database_url}
 
     def cli(self, *args: str) -> str:
         argv = [str(BIN / "indivisible"), *args, "--database-url", self.database_url]
