@@ -23,11 +23,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_serving(
-    process: subprocess.Popen[str], log: IO[str], limit: float = 60.0
-) -> threading.Thread:
-    """Copies uvicorn's output to the log until it says it serves, then keeps draining it so
-    a full pipe never stalls the server. A readiness wait, not a timing check."""
+def _wait(process: subprocess.Popen[str], log: IO[str], limit: float) -> threading.Thread | None:
+    """Copies uvicorn's output to the log until it says it listens, then keeps draining it so
+    a full pipe never stalls the server; None if it exited or never listened. A readiness
+    wait, not a timing check.
+
+    "Uvicorn running on" comes after the socket is bound; "Application startup complete"
+    comes before, and a request sent on it can meet a refused connection."""
     assert process.stdout is not None
     stdout = process.stdout
     ready = threading.Event()
@@ -36,45 +38,60 @@ def wait_until_serving(
         for line in stdout:
             log.write(line)
             log.flush()
-            if "Application startup complete" in line:
+            if "Uvicorn running on" in line:
                 ready.set()
 
     drain = threading.Thread(target=copy, daemon=True)
     drain.start()
-    if not ready.wait(timeout=limit):
-        process.kill()
-        drain.join(timeout=10)
-        pytest.fail(f"the node did not start; see {log.name}")
-    return drain
+    # The copy ends when uvicorn exits, e.g. because another process took the port meanwhile.
+    while not ready.wait(timeout=0.2) and drain.is_alive() and limit > 0:
+        limit -= 0.2
+    if ready.is_set():
+        return drain
+    process.kill()
+    drain.join(timeout=10)
+    return None
 
 
 @contextmanager
 def serving(url: str, workdir: Path, port: int | None = None) -> Iterator[str]:
-    """Serves the node at ``url`` (a database already migrated) until the block ends."""
-    port = port or free_port()
-    log = (workdir / f"uvicorn-{port}.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "indivisible.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "INDIVISIBLE_DATABASE_URL": url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    drain = wait_until_serving(process, log)
+    """Serves the node at ``url`` (a database already migrated) until the block ends.
+
+    A free port can be taken by another process before uvicorn binds it (parallel test
+    runs): then it is tried again on another port."""
+    attempts = 3 if port is None else 1
+    for _attempt in range(attempts):
+        chosen = port or free_port()
+        log = (workdir / f"uvicorn-{chosen}.log").open("w")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "indivisible.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(chosen),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "INDIVISIBLE_DATABASE_URL": url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        drain = _wait(process, log, 60.0)
+        if drain is not None:
+            break
+        if process.stdout is not None:
+            process.stdout.close()
+        log.close()
+    else:
+        pytest.fail(f"the node did not start ({attempts} attempts); see {log.name}")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{chosen}"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -308,6 +308,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(sharing_router)
     app.include_router(taxii_router)
+    from indivisible.cbm.api import router as cbm_router
+    from indivisible.web.cbm_pages import router as cbm_pages
+
+    app.include_router(cbm_router)
+    app.include_router(cbm_pages)
+    from indivisible.web.sharing_pages import router as sharing_pages
+
+    app.include_router(sharing_pages)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:

@@ -2,6 +2,12 @@
 
 from indivisible.audit.models import ChangeRecord
 from indivisible.auth.models import ApiToken, Principal, WebSession
+from indivisible.cbm.models import (
+    Clarification,
+    Notification,
+    NotificationFinding,
+    NotificationRecipient,
+)
 from indivisible.db import Base
 from indivisible.registry.models import (
     Agreement,
@@ -16,6 +22,7 @@ from indivisible.registry.models import (
     State,
 )
 from indivisible.sharing.models import (
+    FederationLink,
     NodeKey,
     SharingGroup,
     SharingGroupMember,
@@ -36,8 +43,13 @@ __all__ = [
     "Border",
     "ChangeRecord",
     "Citation",
+    "Clarification",
+    "FederationLink",
     "Membership",
     "NodeKey",
+    "Notification",
+    "NotificationFinding",
+    "NotificationRecipient",
     "Obligation",
     "Organisation",
     "Principal",

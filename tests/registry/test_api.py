@@ -422,6 +422,34 @@ BAD_WRITES: list[tuple[str, str, Any, int, str | None]] = [
     ("delete", "/api/v1/registry/agreements/NO-SUCH-AGREEMENT", None, 404, None),
     ("delete", "/api/v1/registry/borders/KAZ/XXX", None, 404, None),
     ("delete", "/api/v1/registry/bodies/NO-SUCH-BODY", None, 404, None),
+    (
+        "post",
+        "/api/v1/cbm/notifications",
+        {
+            "kind": "exercise",
+            "start": "2026-06-10",
+            "end": "2026-06-01",
+            "location": {"point": [80.0, 44.5]},
+        },
+        422,
+        "end",
+    ),
+    ("post", "/api/v1/cbm/notifications/999999/acknowledgement", None, 404, None),
+    ("post", "/api/v1/cbm/notifications/1/clarifications", {"question": ""}, 422, "question"),
+    ("post", "/api/v1/cbm/clarifications/999999/answer", {"answer": "x", "extra": 1}, 422, "extra"),
+    ("post", "/api/v1/sharing/groups", {"name": ""}, 422, "name"),
+    (
+        "post",
+        "/api/v1/sharing/groups/999999/members",
+        {"state": "KAZ", "organisation": "SCO"},
+        422,
+        None,
+    ),
+    ("post", "/api/v1/sharing/groups/999999/members", {"state": "KAZ"}, 404, None),
+    ("delete", "/api/v1/sharing/groups/999999/members/KAZ", None, 404, None),
+    ("delete", "/api/v1/sharing/groups/999999", None, 404, None),
+    ("post", "/api/v1/sharing/objects", {"collection": "", "objects": []}, 422, "collection"),
+    ("post", "/api/v1/sharing/objects", {"collection": "no-such", "objects": []}, 404, None),
 ]
 
 

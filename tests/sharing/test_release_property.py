@@ -60,6 +60,10 @@ class Obj:
     recipients: frozenset[str]
     # Objects with the same ident are versions of one STIX object, each with its own release.
     ident: int
+    # Linked nodes may receive it (set here even where submit() would clear it).
+    federate: bool
+    # Received from another node rather than submitted here.
+    received: bool
 
 
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1))
@@ -86,10 +90,14 @@ objects = st.builds(
     st.integers(0, 2),
     st.frozensets(st.sampled_from(STATES), max_size=3),
     st.integers(0, 3),
+    st.booleans(),
+    st.booleans(),
 )
 readers = st.one_of(
     st.sampled_from(STATES).map(lambda s: ("state", s)),
     st.sampled_from(ORGS).map(lambda o: ("org", o)),
+    # A linked node's account, registered for a state.
+    st.sampled_from(STATES).map(lambda s: ("node", s)),
 )
 
 
@@ -105,6 +113,14 @@ def reference(
         )
 
     kind, who = reader
+    if kind == "node":
+        # Only what may leave the node, whatever the account's own state could see.
+        return (
+            obj.federate
+            and not obj.received
+            and obj.distribution != "submitter"
+            and obj.tlp in {"clear", "green", "amber"}
+        )
     if kind == "state":
         if obj.submitter == who:
             return True
@@ -135,6 +151,99 @@ def _organisations(db: Session) -> None:
     db.flush()
 
 
+@dataclass
+class World:
+    collection_id: str
+    inserted: set[int]
+    expected: set[int]
+    versions_of: dict[str, list[tuple[datetime, int]]]
+    visible_submitters: dict[str, set[str]]
+
+
+def populate(
+    db: Session,
+    world: list[Period],
+    group_members: list[list[str]],
+    stored: list[Obj],
+    reader: tuple[str, str],
+    on: date,
+) -> World:
+    """Writes a generated world and works out, by the plain rule, what the reader may see."""
+    for p in world:
+        db.add(
+            Membership(
+                state_code=p.state,
+                organisation_code=p.org,
+                status=p.status,
+                valid_from=p.start,
+                valid_to=p.end,
+                from_precision="day",
+                to_precision="day",
+            )
+        )
+    group_ids = []
+    for i, members in enumerate(group_members):
+        group = SharingGroup(name=f"group-{i}", created_at=datetime.now(UTC))
+        db.add(group)
+        db.flush()
+        group_ids.append(group.id)
+        for m in members:
+            db.add(
+                SharingGroupMember(
+                    group_id=group.id,
+                    state_code=m if m in STATES else None,
+                    organisation_code=m if m in ORGS else None,
+                )
+            )
+    collection = service.create_collection(
+        db,
+        Actor.console("t"),
+        CollectionCreate(title="c", release=Release(distribution=Distribution.node)),
+    )
+    expected: set[int] = set()
+    inserted: set[int] = set()
+    versions_of: dict[str, list[tuple[datetime, int]]] = {}
+    submitters: dict[str, set[str]] = {}
+    visible_submitters: dict[str, set[str]] = {}
+    for n, obj in enumerate(stored):
+        group_index = min(obj.group, len(group_ids) - 1)
+        stix_id = f"indicator--00000000-0000-4000-8000-{obj.ident:012d}"
+        modified = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n)
+        row = StixObject(
+            collection_id=collection.id,
+            stix_id=stix_id,
+            type="indicator",
+            spec_version="2.1",
+            modified=modified,
+            # Added in a different order from the versions' own.
+            date_added=datetime(2024, 1, 1, 0, 0, (n * 7) % 11, n, tzinfo=UTC),
+            body="{}",
+            submitter_state=obj.submitter,
+            tlp=obj.tlp,
+            distribution=obj.distribution,
+            distribution_organisation=obj.org if obj.distribution == "organisation" else None,
+            distribution_partners=obj.partners,
+            distribution_group=group_ids[group_index] if obj.distribution == "group" else None,
+            federate=obj.federate,
+            origin_node="elsewhere" if obj.received else None,
+        )
+        db.add(row)
+        db.flush()
+        if obj.distribution == "states":
+            for code in obj.recipients:
+                db.add(StixObjectRecipient(object_id=row.id, state_code=code))
+        # Every report carries the same address, so every pair of states' reports correlates.
+        db.add(StixObservable(object_id=row.id, kind="ipv4", value="198.51.100.7", low=1, high=1))
+        inserted.add(row.id)
+        submitters.setdefault(stix_id, set()).add(obj.submitter)
+        if reference(obj, group_members[group_index], reader, world, on):
+            expected.add(row.id)
+            versions_of.setdefault(stix_id, []).append((modified, row.id))
+            visible_submitters.setdefault(stix_id, set()).add(obj.submitter)
+    db.flush()
+    return World(collection.id, inserted, expected, versions_of, visible_submitters)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -156,85 +265,18 @@ def test_sql_release_rule_agrees_with_its_statement(
     _organisations(db)
     savepoint = db.begin_nested()
     try:
-        for p in world:
-            db.add(
-                Membership(
-                    state_code=p.state,
-                    organisation_code=p.org,
-                    status=p.status,
-                    valid_from=p.start,
-                    valid_to=p.end,
-                    from_precision="day",
-                    to_precision="day",
-                )
-            )
-        group_ids = []
-        for i, members in enumerate(group_members):
-            group = SharingGroup(name=f"group-{i}", created_at=datetime.now(UTC))
-            db.add(group)
-            db.flush()
-            group_ids.append(group.id)
-            for m in members:
-                db.add(
-                    SharingGroupMember(
-                        group_id=group.id,
-                        state_code=m if m in STATES else None,
-                        organisation_code=m if m in ORGS else None,
-                    )
-                )
-        collection = service.create_collection(
-            db,
-            Actor.console("t"),
-            CollectionCreate(title="c", release=Release(distribution=Distribution.node)),
-        )
-        expected: set[int] = set()
-        inserted: set[int] = set()
-        versions_of: dict[str, list[tuple[datetime, int]]] = {}
-        submitters: dict[str, set[str]] = {}
-        visible_submitters: dict[str, set[str]] = {}
-        for n, obj in enumerate(stored):
-            group_index = min(obj.group, len(group_ids) - 1)
-            stix_id = f"indicator--00000000-0000-4000-8000-{obj.ident:012d}"
-            modified = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n)
-            row = StixObject(
-                collection_id=collection.id,
-                stix_id=stix_id,
-                type="indicator",
-                spec_version="2.1",
-                modified=modified,
-                # Added in a different order from the versions' own.
-                date_added=datetime(2024, 1, 1, 0, 0, (n * 7) % 11, n, tzinfo=UTC),
-                body="{}",
-                submitter_state=obj.submitter,
-                tlp=obj.tlp,
-                distribution=obj.distribution,
-                distribution_organisation=obj.org if obj.distribution == "organisation" else None,
-                distribution_partners=obj.partners,
-                distribution_group=group_ids[group_index] if obj.distribution == "group" else None,
-                federate=False,
-            )
-            db.add(row)
-            db.flush()
-            if obj.distribution == "states":
-                for code in obj.recipients:
-                    db.add(StixObjectRecipient(object_id=row.id, state_code=code))
-            # Every report carries the same address, so every pair of states' reports correlates.
-            db.add(
-                StixObservable(object_id=row.id, kind="ipv4", value="198.51.100.7", low=1, high=1)
-            )
-            inserted.add(row.id)
-            submitters.setdefault(stix_id, set()).add(obj.submitter)
-            if reference(obj, group_members[group_index], reader, world, on):
-                expected.add(row.id)
-                versions_of.setdefault(stix_id, []).append((modified, row.id))
-                visible_submitters.setdefault(stix_id, set()).add(obj.submitter)
-        db.flush()
+        built = populate(db, world, group_members, stored, reader, on)
+        inserted, expected = built.inserted, built.expected
+        versions_of, visible_submitters = built.versions_of, built.visible_submitters
+        collection_id = built.collection_id
         kind, who = reader
-        actor = (
-            Actor(label="reader", role=Role.liaison, state_code=who)
-            if kind == "state"
-            else Actor(label="reader", role=Role.secretariat, body_code="B", organisation_code=who)
-        )
+        actor = {
+            "state": Actor(label="reader", role=Role.liaison, state_code=who),
+            "org": Actor(
+                label="reader", role=Role.secretariat, body_code="B", organisation_code=who
+            ),
+            "node": Actor(label="reader", role=Role.node, state_code=who),
+        }[kind]
         seen = {row.id for row in db.scalars(repository.visible_to(actor, on))} & inserted
         assert seen == expected
 
@@ -256,10 +298,10 @@ def test_sql_release_rule_agrees_with_its_statement(
                 token = [page.next]
 
         def objects(request: PageRequest) -> Page:
-            return service.objects_page(db, actor, "node", collection.id, request, on=on)
+            return service.objects_page(db, actor, "node", collection_id, request, on=on)
 
         def manifest(request: PageRequest) -> Page:
-            return service.manifest_page(db, actor, "node", collection.id, request, on=on)
+            return service.manifest_page(db, actor, "node", collection_id, request, on=on)
 
         everything = pages(objects, {"match[version]": ["all"]})
         assert sorted(everything) == sorted(expected)
@@ -273,14 +315,14 @@ def test_sql_release_rule_agrees_with_its_statement(
             request = service.parse_page_request({}, service.VERSION_FILTERS, "all")
             if stix_id in versions_of:
                 listed = service.versions_page(
-                    db, actor, "node", collection.id, stix_id, request, on=on
+                    db, actor, "node", collection_id, stix_id, request, on=on
                 )
                 assert sorted(r.id for r in listed.rows) == sorted(
                     i for _m, i in versions_of[stix_id]
                 )
                 latest_only = service.parse_page_request({}, service.ONE_OBJECT_FILTERS, "last")
                 one = service.object_page(
-                    db, actor, "node", collection.id, stix_id, latest_only, on=on
+                    db, actor, "node", collection_id, stix_id, latest_only, on=on
                 )
                 assert [r.id for r in one.rows] == [max(versions_of[stix_id])[1]]
                 # "Also reported by": exactly the other visible reports from another state.
@@ -294,9 +336,9 @@ def test_sql_release_rule_agrees_with_its_statement(
             else:
                 # Invisible and missing look the same: a 404 from both.
                 with pytest.raises(NotFound):
-                    service.versions_page(db, actor, "node", collection.id, stix_id, request, on=on)
+                    service.versions_page(db, actor, "node", collection_id, stix_id, request, on=on)
                 with pytest.raises(NotFound):
-                    service.object_page(db, actor, "node", collection.id, stix_id, request, on=on)
+                    service.object_page(db, actor, "node", collection_id, stix_id, request, on=on)
                 with pytest.raises(NotFound):
                     service.correlations(db, actor, stix_id, on=on)
     finally:

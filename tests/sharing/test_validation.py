@@ -225,3 +225,39 @@ def test_random_values_never_pass_the_fast_path_alone(
     if oasis(mutant):
         assert not validation._fast_accepts(mutant)
         assert validation.errors(mutant)
+
+
+timestamps = st.builds(
+    lambda y, mo, d, h, mi, s, fraction: (
+        f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+        + (f".{fraction}" if fraction else "")
+        + "Z"
+    ),
+    st.integers(2000, 2030),
+    st.integers(1, 13),
+    st.integers(1, 31),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 60),
+    st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=9)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(created=timestamps, modified=timestamps, valid_from=timestamps, valid_until=timestamps)
+def test_timestamp_order_is_judged_as_the_oasis_validator_does(
+    created: str, modified: str, valid_from: str, valid_until: str
+) -> None:
+    obj = {
+        **indicator(1),
+        "created": created,
+        "modified": modified,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+    }
+    # Same-shaped timestamps are compared as strings; the OASIS check parses them.
+    if validation._fast_accepts(obj):
+        assert validation.oasis_errors(obj) == []
+    assert validation._timestamps_ordered(obj) == (
+        not any("must be later" in e for e in validation.oasis_errors(obj))
+    )

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate
+from indivisible.cli.node import create_demo_sharing
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
@@ -19,6 +20,7 @@ from tests.live import serving
 CHROMIUM = "/usr/bin/chromium"
 USERNAME = "officer"
 PASSWORD = "browser-test-password"
+SECRETARY = "secretary"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,19 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 password=PASSWORD,
             ),
         )
+        auth_service.create_principal(
+            session,
+            Actor.console("browser-test"),
+            PrincipalCreate(
+                username=SECRETARY,
+                display_name="SCO secretariat",
+                role=Role.secretariat,
+                body="SCO-SECRETARIAT",
+                password=PASSWORD,
+            ),
+        )
+        # The demo's collections and its two reports of one address, which correlate.
+        create_demo_sharing(session)
     engine.dispose()
     with serving(url, Path(str(tmp_path_factory.getbasetemp()))) as base:
         yield base
@@ -73,8 +88,8 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def log_in(page: Page, base: str, next_path: str = "/") -> None:
+def log_in(page: Page, base: str, next_path: str = "/", username: str = USERNAME) -> None:
     page.goto(f"{base}/login?next={next_path}")
-    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()

@@ -12,6 +12,9 @@ class Role(StrEnum):
     liaison = "liaison"
     analyst = "analyst"
     observer = "observer"
+    # A linked node's machine account: it reads only what may leave this node over a federation
+    # link, and what it posts is recorded as received from that node.
+    node = "node"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from indivisible.cli import node, registry, sharing, users
+from indivisible.cli import cbm, federation, node, registry, sharing, users
 
 app = typer.Typer(
     name="indivisible",
@@ -18,6 +18,8 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.add_typer(sharing.app, name="sharing")
+federation.register(app)
+app.add_typer(cbm.app, name="cbm")
 
 
 def main() -> None:

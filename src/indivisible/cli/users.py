@@ -19,7 +19,10 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 @user_app.command("create")
 def create_user(
     username: str,
-    role: Role = typer.Option(..., help="admin, secretariat, liaison, analyst or observer."),
+    role: Role = typer.Option(
+        ...,
+        help="admin, secretariat, liaison, analyst, observer or node (a linked node's account).",
+    ),
     name: str = typer.Option(..., "--name", help="Display name."),
     state: str | None = typer.Option(None, help="ISO alpha-3 code of the state it acts for."),
     body: str | None = typer.Option(None, help="Code of the organisation body it acts for."),

@@ -205,11 +205,18 @@ _StrictLoader.add_constructor(
 )
 
 
-def parse_text(text: str, name: str) -> tuple[DataFile | None, list[FileProblem]]:
+def load_yaml(text: str, name: str) -> tuple[Any, FileProblem | None]:
+    """YAML with safe types only and no repeated keys (the CBM rule sets use it too)."""
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader), None  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        return None, [FileProblem(name, "yaml", str(exc).replace("\n", " "))]
+        return None, FileProblem(name, "yaml", str(exc).replace("\n", " "))
+
+
+def parse_text(text: str, name: str) -> tuple[DataFile | None, list[FileProblem]]:
+    raw, problem = load_yaml(text, name)
+    if problem is not None:
+        return None, [problem]
     try:
         return DataFile.model_validate(raw), []
     except ValidationError as exc:

@@ -36,6 +36,10 @@ MARKING_IDS: dict[str, Tlp] = {
     "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": Tlp.red,
 }
 
+# Only these levels may leave the node over a federation link: AMBER+STRICT stays within the
+# recipient's organisation and RED with the named recipients.
+FEDERABLE = frozenset({Tlp.clear, Tlp.green, Tlp.amber})
+
 # An object that carries no marking at all is treated as limited disclosure, not as public.
 UNMARKED = Tlp.amber
 

@@ -166,6 +166,9 @@ class StixObject(Base):
     distribution_group: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.id"))
     # Whether linked nodes may receive it (never for AMBER+STRICT or RED).
     federate: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The linked node it was received from (a link's name, or the node account that pushed
+    # it); null when it was submitted here. What came from elsewhere is never forwarded.
+    origin_node: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
         # The same version of an object may sit in two collections, each with its own release.
@@ -214,3 +217,40 @@ class StixObservable(Base):
         Index("ix_stix_observable_value", "kind", "value"),
         Index("ix_stix_observable_range", "kind", "low", "high"),
     )
+
+
+class FederationLink(Base):
+    """A remote TAXII collection this node exchanges objects with (``indivisible link add``).
+
+    Objects pulled from it land in the local collection with that collection's release and
+    ``origin_node`` set to the link's name; local objects of that collection whose release lets
+    linked nodes receive them are pushed to it. Each direction keeps its own checkpoint, moved
+    in the same transaction as the objects it covers, so an interrupted sync resumes where the
+    last committed page ended.
+    """
+
+    __tablename__ = "federation_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The remote node's name: it becomes the origin_node of every object received through it.
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    # The remote collection's URL, ending in /collections/<id>/.
+    url: Mapped[str] = mapped_column(String(1000))
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("taxii_collection.id", ondelete="CASCADE")
+    )
+    # With a username the secret is a password sent as HTTP Basic; without, a Bearer token.
+    # Kept in the node's database, as the node's own secrets are: sync runs unattended.
+    username: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(500))
+    pull: Mapped[bool] = mapped_column(Boolean, default=True)
+    push: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The remote's date_added of the last object received (the next pull's added_after).
+    pulled_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The local date_added of the last object pushed.
+    pushed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("pull OR push", name="link_has_a_direction"),)

@@ -23,10 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from indivisible.auth.principal import Actor
+from indivisible.auth.principal import Actor, Role
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Membership
-from indivisible.sharing.markings import Tlp
+from indivisible.sharing.markings import FEDERABLE, Tlp
 from indivisible.sharing.models import (
     SharingGroupMember,
     StixObject,
@@ -78,8 +78,12 @@ def readable_by(actor: Actor, on: date, obj: ObjectRow = StixObject) -> ColumnEl
     the whole node, to an organisation it belongs to on that day, or to a sharing group it is in
     by name or through an organisation. TLP:RED goes to named states only. An organisation
     body's staff see what is released to the node, to their organisation or to a group that
-    lists it, never RED. Nobody else sees anything: node admins included.
+    lists it, never RED. A linked node's account sees only what may leave the node: released
+    to linked nodes, submitted here, CLEAR to AMBER. Nobody else sees anything: node admins
+    included.
     """
+    if actor.role is Role.node:
+        return federable(obj)
     not_red = obj.tlp != Tlp.red.value
     clauses: list[ColumnElement[bool]] = []
     if actor.state_code is not None:
@@ -149,6 +153,19 @@ def readable_by(actor: Actor, on: date, obj: ObjectRow = StixObject) -> ColumnEl
             )
         )
     return or_(*clauses) if clauses else false()
+
+
+def federable(obj: ObjectRow = StixObject) -> ColumnElement[bool]:
+    """Whether an object version may leave the node over a federation link (pulled by a linked
+    node's account or pushed by sync): its release says so, its TLP allows it, and it was
+    submitted here, since what came from elsewhere was released only as far as this node."""
+    return and_(
+        obj.federate,
+        obj.origin_node.is_(None),
+        # Contradictory, and refused on input: kept out in case a row says so anyway.
+        obj.distribution != "submitter",
+        obj.tlp.in_(sorted(level.value for level in FEDERABLE)),
+    )
 
 
 def visible_to(actor: Actor, on: date) -> Select[tuple[StixObject]]:
@@ -352,3 +369,42 @@ def correlated(actor: Actor, on: date, stix_id: str) -> Select[Any]:
         )
         .limit(1000)
     )
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    text: str | None = None
+    types: tuple[str, ...] = ()
+    tlp: tuple[str, ...] = ()
+    submitter: str | None = None
+    collection: str | None = None
+
+
+def search(actor: Actor, on: date, filters: SearchFilters) -> Select[tuple[StixObject]]:
+    """The newest version the reader may see of each object matching the filters.
+
+    "Newest" is chosen among the visible versions only, so a later version released more
+    narrowly never hides an earlier one the reader may see, nor betrays that it exists.
+    """
+    newer = _OTHER
+    stmt = select(StixObject).where(
+        readable_by(actor, on),
+        ~exists().where(
+            newer.stix_id == StixObject.stix_id,
+            newer.collection_id == StixObject.collection_id,
+            func.coalesce(newer.modified, newer.date_added)
+            > func.coalesce(StixObject.modified, StixObject.date_added),
+            readable_by(actor, on, newer),
+        ),
+    )
+    if filters.text:
+        stmt = stmt.where(func.lower(StixObject.body).contains(filters.text.lower()))
+    if filters.types:
+        stmt = stmt.where(StixObject.type.in_(filters.types))
+    if filters.tlp:
+        stmt = stmt.where(StixObject.tlp.in_(filters.tlp))
+    if filters.submitter:
+        stmt = stmt.where(StixObject.submitter_state == filters.submitter)
+    if filters.collection:
+        stmt = stmt.where(StixObject.collection_id == filters.collection)
+    return stmt

@@ -38,6 +38,8 @@ class Release(Input):
         }
         if not needs.get(self.distribution, True):
             raise ValueError("the distribution names no organisation, states or group")
+        if self.federate and self.distribution is Distribution.submitter:
+            raise ValueError("a release to the submitting state only cannot go to linked nodes")
         return self
 
 
@@ -102,3 +104,92 @@ class CorrelationRead(BaseModel):
     kind: str
     value: str
     their_value: str
+
+
+class LinkCreate(Input):
+    """A remote TAXII collection to exchange objects with, and the local collection it feeds."""
+
+    # The remote node's name: received objects carry it as their origin.
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    url: str = Field(
+        min_length=1,
+        max_length=1000,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?/collections/[^/\s]+/?$",
+        description="The remote collection's URL: …/taxii2/<api-root>/collections/<id>/.",
+    )
+    collection: str = Field(min_length=1, max_length=36, description="The local collection.")
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    secret: str = Field(min_length=1, max_length=500)
+    pull: bool = True
+    push: bool = False
+
+    @model_validator(mode="after")
+    def _has_a_direction(self) -> LinkCreate:
+        if not (self.pull or self.push):
+            raise ValueError("a link pulls, pushes or both")
+        return self
+
+
+class GroupCreate(Input):
+    name: str = Field(min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class MemberCreate(Input):
+    """A state, or an organisation (its members on the day of reading count)."""
+
+    state: StateCode | None = None
+    organisation: OrgCode | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MemberCreate:
+        if (self.state is None) == (self.organisation is None):
+            raise ValueError("a member is a state or an organisation")
+        return self
+
+
+class GroupRead(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    states: list[str]
+    organisations: list[str]
+
+
+class ObjectSubmit(Input):
+    """Objects (or a STIX bundle) for a collection, optionally with a release of their own."""
+
+    collection: str = Field(min_length=1, max_length=36)
+    release: Release | None = None
+    objects: list[dict[str, object]] = Field(default_factory=list, max_length=10_000)
+    bundle: dict[str, object] | None = None
+
+
+class VersionRead(BaseModel):
+    stix_id: str
+    type: str
+    collection_id: str
+    version: str | None
+    date_added: str
+    tlp: str
+    distribution: str
+    organisation: str | None
+    include_partners: bool
+    states: list[str]
+    group: str | None
+    federate: bool
+    submitter_state: str | None
+    origin_node: str | None
+
+
+class ObjectPage(BaseModel):
+    total: int
+    objects: list[VersionRead]
+
+
+class ObjectRead(BaseModel):
+    """The newest version a reader may see of an object, with the versions they may see."""
+
+    object: dict[str, object]
+    release: VersionRead
+    history: list[VersionRead]

@@ -19,6 +19,8 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from indivisible.audit.service import record_change
+from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.errors import (
     BadRequest,
@@ -31,9 +33,10 @@ from indivisible.errors import (
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
 from indivisible.sharing import correlation, paging, repository, validation
-from indivisible.sharing.markings import Tlp, tlp_of
+from indivisible.sharing.markings import FEDERABLE, tlp_of
 from indivisible.sharing.models import (
     SharingGroup,
+    SharingGroupMember,
     StixObject,
     StixObjectRecipient,
     StixObservable,
@@ -46,15 +49,18 @@ from indivisible.sharing.schemas import (
     CollectionCreate,
     Distribution,
     Grantee,
+    GroupCreate,
+    GroupRead,
+    MemberCreate,
+    ObjectRead,
     Outcome,
     Release,
     SubmitResult,
+    VersionRead,
 )
 
 logger = logging.getLogger(__name__)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{36}$")
-# Only these levels may leave the node over a federation link.
-FEDERABLE = frozenset({Tlp.clear, Tlp.green, Tlp.amber})
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -63,7 +69,7 @@ def _timestamp(value: Any) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _check_release(session: Session, actor: Actor, release: Release) -> int | None:
+def _check_release(session: Session, release: Release) -> int | None:
     if (
         release.distribution is Distribution.organisation
         and release.organisation is not None
@@ -111,7 +117,8 @@ def _first_date_added(session: Session) -> datetime:
 
 
 def may_submit(actor: Actor) -> bool:
-    return actor.role is Role.liaison and actor.state_code is not None
+    """A state's liaison officer, or a linked node's account pushing what its node releases."""
+    return (actor.role is Role.liaison and actor.state_code is not None) or actor.role is Role.node
 
 
 def submit(
@@ -126,14 +133,59 @@ def submit(
 
     One bad object does not stop the others. The valid ones are written in one statement;
     if that fails (another writer stored one of them meanwhile), each is written alone.
+    What a linked node's account posts is stored as received from that node: no submitting
+    state, and never forwarded again.
     """
     if not may_submit(actor):
         raise PermissionDenied(
             _("Only a state's liaison officers submit objects on its behalf."),
             code="role_required",
         )
-    release = release or release_of(collection)
-    group_id = _check_release(session, actor, release)
+    if actor.role is Role.node:
+        account = session.get(Principal, actor.principal_id)
+        return receive(
+            session, collection, objects, origin=account.username if account else actor.label
+        )
+    return _store(
+        session,
+        collection,
+        objects,
+        release or release_of(collection),
+        submitter_state=actor.state_code,
+        submitter_principal=actor.principal_id,
+        origin=None,
+    )
+
+
+def receive(
+    session: Session, collection: TaxiiCollection, objects: Sequence[Any], origin: str
+) -> SubmitResult:
+    """Store objects that came from the linked node ``origin`` with the collection's release.
+
+    They were released as far as this node and no further, so they never federate onwards.
+    """
+    release = release_of(collection).model_copy(update={"federate": False})
+    return _store(
+        session,
+        collection,
+        objects,
+        release,
+        submitter_state=None,
+        submitter_principal=None,
+        origin=origin,
+    )
+
+
+def _store(
+    session: Session,
+    collection: TaxiiCollection,
+    objects: Sequence[Any],
+    release: Release,
+    submitter_state: str | None,
+    submitter_principal: int | None,
+    origin: str | None,
+) -> SubmitResult:
+    group_id = _check_release(session, release)
     result = SubmitResult()
     valid: list[tuple[dict[str, Any], str | None, datetime | None]] = []
     for obj in objects:
@@ -176,14 +228,15 @@ def submit(
                 "modified": modified,
                 "date_added": date_added,
                 "body": json.dumps(obj, ensure_ascii=False, separators=(",", ":")),
-                "submitter_state": actor.state_code,
-                "submitter_principal": actor.principal_id,
+                "submitter_state": submitter_state,
+                "submitter_principal": submitter_principal,
                 "tlp": tlp.value,
                 "distribution": release.distribution.value,
                 "distribution_organisation": release.organisation,
                 "distribution_partners": release.include_partners,
                 "distribution_group": group_id,
                 "federate": release.federate and tlp in FEDERABLE,
+                "origin_node": origin,
             }
         )
         found.append(correlation.observables(obj))
@@ -365,7 +418,7 @@ def create_collection(
             field="organisation",
             params={"code": data.organisation},
         )
-    group_id = _check_release(session, actor, data.release)
+    group_id = _check_release(session, data.release)
     for grant in data.grants:
         if grant.state is not None and session.get(State, grant.state) is None:
             raise InvalidInput(
@@ -883,3 +936,256 @@ def correlations(
     return sorted(
         seen.values(), key=lambda c: (c.submitter_state or "", c.stix_id, c.kind, c.value)
     )
+
+
+# --- Sharing groups ----------------------------------------------------------------------------
+
+GROUP_MANAGERS = (Role.secretariat, Role.admin)
+
+
+def _manage_groups(actor: Actor) -> None:
+    if actor.role not in GROUP_MANAGERS:
+        raise PermissionDenied(
+            _("Only the secretariat manages sharing groups."), code="role_required"
+        )
+
+
+def list_groups(session: Session) -> list[SharingGroup]:
+    return list(session.scalars(select(SharingGroup).order_by(SharingGroup.name)))
+
+
+def group_members(session: Session, group_id: int) -> list[SharingGroupMember]:
+    return list(
+        session.scalars(
+            select(SharingGroupMember)
+            .where(SharingGroupMember.group_id == group_id)
+            .order_by(SharingGroupMember.state_code, SharingGroupMember.organisation_code)
+        )
+    )
+
+
+def get_group(session: Session, group_id: int) -> SharingGroup:
+    group = session.get(SharingGroup, group_id)
+    if group is None:
+        raise NotFound(_("No sharing group {id}."), code="unknown_group", params={"id": group_id})
+    return group
+
+
+def create_group(session: Session, actor: Actor, data: GroupCreate) -> SharingGroup:
+    _manage_groups(actor)
+    if session.scalar(select(SharingGroup.id).where(SharingGroup.name == data.name)):
+        raise Conflict(
+            _("A sharing group named {name} exists already."),
+            code="duplicate_group",
+            field="name",
+            params={"name": data.name},
+        )
+    group = SharingGroup(name=data.name, description=data.description, created_at=datetime.now(UTC))
+    session.add(group)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="create",
+        subject_type="sharing_group",
+        subject_key=str(group.id),
+        before=None,
+        after={"name": group.name},
+    )
+    return group
+
+
+def add_member(session: Session, actor: Actor, group_id: int, data: MemberCreate) -> None:
+    _manage_groups(actor)
+    group = get_group(session, group_id)
+    if data.state is not None and session.get(State, data.state) is None:
+        raise InvalidInput(
+            _("Unknown state code {code}."),
+            code="unknown_state",
+            field="state",
+            params={"code": data.state},
+        )
+    if data.organisation is not None and session.get(Organisation, data.organisation) is None:
+        raise InvalidInput(
+            _("Unknown organisation {code}."),
+            code="unknown_organisation",
+            field="organisation",
+            params={"code": data.organisation},
+        )
+    exists_already = session.scalar(
+        select(SharingGroupMember.id).where(
+            SharingGroupMember.group_id == group.id,
+            SharingGroupMember.state_code == data.state
+            if data.state
+            else SharingGroupMember.state_code.is_(None),
+            SharingGroupMember.organisation_code == data.organisation
+            if data.organisation
+            else SharingGroupMember.organisation_code.is_(None),
+        )
+    )
+    if exists_already:
+        return
+    session.add(
+        SharingGroupMember(
+            group_id=group.id, state_code=data.state, organisation_code=data.organisation
+        )
+    )
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="add_member",
+        subject_type="sharing_group",
+        subject_key=str(group.id),
+        before=None,
+        after={"state": data.state, "organisation": data.organisation},
+    )
+
+
+def remove_member(session: Session, actor: Actor, group_id: int, member: str) -> None:
+    """Remove a state (alpha-3 code) or an organisation (its code) from a group."""
+    _manage_groups(actor)
+    group = get_group(session, group_id)
+    row = session.scalars(
+        select(SharingGroupMember).where(
+            SharingGroupMember.group_id == group.id,
+            (SharingGroupMember.state_code == member)
+            | (SharingGroupMember.organisation_code == member),
+        )
+    ).first()
+    if row is None:
+        raise NotFound(
+            _("{member} is not in this sharing group."),
+            code="unknown_member",
+            params={"member": member[:40]},
+        )
+    session.delete(row)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="remove_member",
+        subject_type="sharing_group",
+        subject_key=str(group.id),
+        before={"member": member},
+        after=None,
+    )
+
+
+def delete_group(session: Session, actor: Actor, group_id: int) -> None:
+    """Delete a group no object or collection is released to (those would lose readers)."""
+    _manage_groups(actor)
+    group = get_group(session, group_id)
+    used = session.scalar(
+        select(func.count())
+        .select_from(StixObject)
+        .where(StixObject.distribution_group == group.id)
+    ) or session.scalar(
+        select(func.count())
+        .select_from(TaxiiCollection)
+        .where(TaxiiCollection.distribution_group == group.id)
+    )
+    if used:
+        raise Conflict(
+            _("Objects or collections are released to this group; it cannot be deleted."),
+            code="group_in_use",
+        )
+    session.delete(group)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="delete",
+        subject_type="sharing_group",
+        subject_key=str(group_id),
+        before={"name": group.name},
+        after=None,
+    )
+
+
+def group_read(session: Session, group: SharingGroup) -> GroupRead:
+    members = group_members(session, group.id)
+    return GroupRead(
+        id=group.id,
+        name=group.name,
+        description=group.description,
+        states=[m.state_code for m in members if m.state_code],
+        organisations=[m.organisation_code for m in members if m.organisation_code],
+    )
+
+
+# --- Search and one object ---------------------------------------------------------------------
+
+
+def search_objects(
+    session: Session,
+    actor: Actor,
+    filters: repository.SearchFilters,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    on: date | None = None,
+) -> tuple[int, list[StixObject]]:
+    """The objects the reader may see that match, newest first, and how many match in all."""
+    stmt = repository.search(actor, on or date.today(), filters)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(StixObject.date_added.desc(), StixObject.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return total, list(rows)
+
+
+def version_read(session: Session, row: StixObject) -> VersionRead:
+    states = (
+        sorted(
+            session.scalars(
+                select(StixObjectRecipient.state_code).where(
+                    StixObjectRecipient.object_id == row.id
+                )
+            )
+        )
+        if row.distribution == "states"
+        else []
+    )
+    group = session.get(SharingGroup, row.distribution_group) if row.distribution_group else None
+    return VersionRead(
+        stix_id=row.stix_id,
+        type=row.type,
+        collection_id=row.collection_id,
+        version=_version_text(json.loads(row.body)),
+        date_added=as_utc(row.date_added).isoformat(),
+        tlp=row.tlp,
+        distribution=row.distribution,
+        organisation=row.distribution_organisation,
+        include_partners=row.distribution_partners,
+        states=states,
+        group=group.name if group else None,
+        federate=row.federate,
+        submitter_state=row.submitter_state,
+        origin_node=row.origin_node,
+    )
+
+
+def object_view(session: Session, actor: Actor, stix_id: str) -> ObjectRead:
+    """An object's newest visible version, its release and its visible history."""
+    rows = get_object(session, actor, stix_id) if _ID.match(stix_id) else []
+    if not rows:
+        raise NotFound(_("No object {id}."), code="unknown_object", params={"id": stix_id[:300]})
+    newest = max(rows, key=lambda r: (as_utc(r.modified or r.date_added), as_utc(r.date_added)))
+    return ObjectRead(
+        object=json.loads(newest.body),
+        release=version_read(session, newest),
+        history=[version_read(session, r) for r in rows],
+    )
+
+
+def access_for_submission(session: Session, actor: Actor, collection_id: str) -> TaxiiCollection:
+    """The collection, if the actor may post to it; otherwise the same 404 as a missing one."""
+    collection = session.get(TaxiiCollection, collection_id)
+    if collection is None:
+        raise NotFound(
+            _("No collection {id}."), code="unknown_collection", params={"id": collection_id}
+        )
+    return access_to(session, actor, root_of(collection), collection_id, need="write").collection

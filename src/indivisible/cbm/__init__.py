@@ -1,0 +1,1 @@
+"""Confidence-building measures: agreements as rule sets, notifications checked against them."""

@@ -1,0 +1,398 @@
+"""Filing notifications and reading them: the engine applied to every agreement in force
+between the notifying state and others on the activity's dates, findings kept, and the
+notification routed to the other parties of each agreement whose area it falls in."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from indivisible.audit.service import record_change
+from indivisible.auth.principal import Actor, Role
+from indivisible.cbm import engine, geography, repository, ruleset
+from indivisible.cbm.engine import Activity, Outcome, Topic
+from indivisible.cbm.models import (
+    Clarification,
+    Notification,
+    NotificationFinding,
+    NotificationRecipient,
+)
+from indivisible.cbm.schemas import (
+    AnswerCreate,
+    ClarificationCreate,
+    ClarificationRead,
+    FindingRead,
+    NotificationCreate,
+    NotificationRead,
+    PointLocation,
+    PolygonLocation,
+    RecipientRead,
+)
+from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from indivisible.i18n import _
+from indivisible.registry import service as registry
+
+# Outcomes that mean an agreement required the notification.
+REQUIRED = frozenset({Outcome.on_time, Outcome.late, Outcome.required})
+# An activity in an agreement's area, or one its observation rules reach beyond it.
+APPLIES = frozenset({Outcome.inside, Outcome.uncertain})
+
+
+@functools.cache
+def rule_sets() -> tuple[ruleset.RuleSet, ...]:
+    return tuple(ruleset.load_shipped())
+
+
+def _area(session: Session, data: NotificationCreate) -> geography.Area:
+    location = data.location
+    if isinstance(location, PointLocation):
+        return geography.Area.circle(*location.point, location.radius_km)
+    if isinstance(location, PolygonLocation):
+        return geography.Area.polygon(location.polygon)
+    registry.get_state(session, location.state, field="location.state")
+    if not geography.known(location.state):
+        raise InvalidInput(
+            _("The map has no territory for {code}; give a point or a polygon."),
+            code="unmapped_state",
+            field="location.state",
+            params={"code": location.state},
+        )
+    return geography.Area.of_state(location.state)
+
+
+def file_notification(
+    session: Session, actor: Actor, data: NotificationCreate, *, filed_on: date | None = None
+) -> Notification:
+    """File a state's notification; the engine's findings and the routing are decided here.
+
+    ``filed_on`` backdates a filing, for the demo scenario and imports run at the console; the
+    API never passes it, since the filing date is what "late" is measured against.
+    """
+    state = actor.state_code
+    if actor.role is not Role.liaison or state is None:
+        raise PermissionDenied(
+            _("Only a state's liaison officers file notifications on its behalf."),
+            code="role_required",
+        )
+    for code in data.observers_invited:
+        registry.get_state(session, code, field="observers_invited")
+    area = _area(session, data)
+    now = datetime.now(UTC)
+    day = filed_on or now.date()
+    activity = Activity(
+        state=state,
+        kind=data.kind,
+        start=data.start,
+        end=data.end,
+        area=area,
+        forces=dict(data.forces),
+        notified_on=day,
+    )
+    findings: list[tuple[ruleset.RuleSet, engine.Finding]] = []
+    recipients: dict[str, set[str]] = {}
+    # Whether any applicable agreement requires it, or might (a number the file lacks).
+    owed = False
+    for rules in rule_sets():
+        parties = registry.parties_on(session, rules.agreement, data.start)
+        active = {p.state for p in parties.parties if p.participation is None}
+        if not parties.in_force or state not in active:
+            continue
+        found = engine.check(rules, activity)
+        findings.extend((rules, f) for f in found)
+        if any(
+            (f.topic is Topic.area and f.outcome in APPLIES)
+            # Observers due beyond the area concern the other parties; a voluntary
+            # invitation is the notifying state's own choice.
+            or (f.topic is Topic.observation and f.outcome is not Outcome.voluntary)
+            for f in found
+        ):
+            owed = owed or any(f.outcome in REQUIRED or f.outcome is Outcome.unknown for f in found)
+            for other in active - {state}:
+                recipients.setdefault(other, set()).add(rules.code)
+    notification = Notification(
+        state_code=state,
+        kind=data.kind.value,
+        start=data.start,
+        end=data.end,
+        location=data.location.model_dump(mode="json"),
+        forces={category.value: count for category, count in data.forces.items()},
+        purpose=data.purpose,
+        observers_invited=" ".join(sorted(set(data.observers_invited))),
+        voluntary=not owed,
+        filed_on=day,
+        filed_at=now,
+        filed_by=actor.principal_id,
+    )
+    session.add(notification)
+    session.flush()
+    session.add_all(
+        NotificationFinding(
+            notification_id=notification.id,
+            rule_set=rules.code,
+            rule_set_version=rules.version,
+            rule=f.rule,
+            topic=f.topic.value,
+            outcome=f.outcome.value,
+            cite=f.cite[:300],
+            message=f.message,
+            params=dict(f.params),
+        )
+        for rules, f in findings
+    )
+    session.add_all(
+        NotificationRecipient(
+            notification_id=notification.id,
+            state_code=code,
+            agreements=" ".join(sorted(codes)),
+        )
+        for code, codes in sorted(recipients.items())
+    )
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="create",
+        subject_type="cbm_notification",
+        subject_key=str(notification.id),
+        before=None,
+        after={
+            "state": state,
+            "kind": notification.kind,
+            "start": data.start.isoformat(),
+            "end": data.end.isoformat(),
+            "recipients": sorted(recipients),
+        },
+    )
+    return notification
+
+
+def get_notification(session: Session, actor: Actor, notification_id: int) -> Notification:
+    """A notification the actor may see; missing and invisible look the same."""
+    found = session.scalars(
+        repository.visible(actor).where(Notification.id == notification_id)
+    ).first()
+    if found is None:
+        raise NotFound(
+            _("No notification {id}."), code="unknown_notification", params={"id": notification_id}
+        )
+    return found
+
+
+def list_notifications(
+    session: Session, actor: Actor, *, box: str = "all", limit: int = 100, offset: int = 0
+) -> list[Notification]:
+    stmt = repository.inbox(actor) if box == "inbox" else repository.visible(actor)
+    if box == "sent":
+        stmt = stmt.where(Notification.state_code == actor.state_code)
+    stmt = stmt.order_by(Notification.filed_at.desc(), Notification.id.desc())
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def acknowledge(session: Session, actor: Actor, notification_id: int) -> NotificationRecipient:
+    """A recipient state's liaison officer acknowledges receipt (once; again is a no-op)."""
+    notification = get_notification(session, actor, notification_id)
+    entry = session.get(NotificationRecipient, (notification.id, actor.state_code))
+    if entry is None or actor.role is not Role.liaison:
+        raise PermissionDenied(
+            _("Only a recipient state's liaison officers acknowledge a notification."),
+            code="not_a_recipient",
+        )
+    if entry.acknowledged_at is None:
+        entry.acknowledged_at = datetime.now(UTC)
+        entry.acknowledged_by = actor.principal_id
+        record_change(
+            session,
+            actor,
+            action="acknowledge",
+            subject_type="cbm_notification",
+            subject_key=str(notification.id),
+            before=None,
+            after={"state": actor.state_code},
+        )
+        session.flush()
+    return entry
+
+
+def _deadline(
+    agreements: list[str], urgent: bool, asked_at: datetime
+) -> tuple[datetime | None, str | None]:
+    """The shortest reply period any of these rule sets encodes, and where it comes from."""
+    best: tuple[datetime, str] | None = None
+    for rules in rule_sets():
+        if rules.code not in agreements or rules.clarification is None:
+            continue
+        rule = rules.clarification
+        for period, unit in (
+            (rule.urgent_reply_days if urgent else rule.reply_days, "days"),
+            (rule.reply_hours, "hours"),
+        ):
+            if period is None or period.value is None:
+                continue
+            due = asked_at + timedelta(**{unit: period.value})
+            if best is None or due < best[0]:
+                best = (due, f"{rules.code} {period.cite}")
+    return (best[0], best[1]) if best else (None, None)
+
+
+def ask(
+    session: Session, actor: Actor, notification_id: int, data: ClarificationCreate
+) -> Clarification:
+    """A recipient state's liaison officer asks the notifying state to clarify."""
+    notification = get_notification(session, actor, notification_id)
+    entry = session.get(NotificationRecipient, (notification.id, actor.state_code))
+    if entry is None or actor.role is not Role.liaison:
+        raise PermissionDenied(
+            _("Only a recipient state's liaison officers ask for clarification."),
+            code="not_a_recipient",
+        )
+    now = datetime.now(UTC)
+    due_at, due_rule = _deadline(entry.agreements.split(), data.urgent, now)
+    clarification = Clarification(
+        notification_id=notification.id,
+        asked_by_state=entry.state_code,
+        asked_by=actor.principal_id,
+        question=data.question,
+        urgent=data.urgent,
+        asked_at=now,
+        due_at=due_at,
+        due_rule=due_rule,
+    )
+    session.add(clarification)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="ask",
+        subject_type="cbm_clarification",
+        subject_key=str(clarification.id),
+        before=None,
+        after={"notification": notification.id, "state": entry.state_code, "urgent": data.urgent},
+    )
+    return clarification
+
+
+def answer(
+    session: Session, actor: Actor, clarification_id: int, data: AnswerCreate
+) -> Clarification:
+    """The notifying state's liaison officer answers, once."""
+    clarification = session.get(Clarification, clarification_id)
+    notification = (
+        session.scalars(
+            repository.visible(actor).where(Notification.id == clarification.notification_id)
+        ).first()
+        if clarification is not None
+        else None
+    )
+    if clarification is None or notification is None:
+        raise NotFound(
+            _("No clarification request {id}."),
+            code="unknown_clarification",
+            params={"id": clarification_id},
+        )
+    if actor.role is not Role.liaison or actor.state_code != notification.state_code:
+        raise PermissionDenied(
+            _("Only the notifying state's liaison officers answer a clarification request."),
+            code="not_the_notifier",
+        )
+    if clarification.answered_at is not None:
+        raise Conflict(
+            _("This request was answered already."), code="already_answered", field="answer"
+        )
+    clarification.answer = data.answer
+    clarification.answered_at = datetime.now(UTC)
+    clarification.answered_by = actor.principal_id
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="answer",
+        subject_type="cbm_clarification",
+        subject_key=str(clarification.id),
+        before=None,
+        after={"notification": notification.id},
+    )
+    return clarification
+
+
+def clarification_read(row: Clarification, now: datetime | None = None) -> ClarificationRead:
+    due = _utc(row.due_at)
+    moment = now or datetime.now(UTC)
+    return ClarificationRead(
+        id=row.id,
+        asked_by_state=row.asked_by_state,
+        question=row.question,
+        urgent=row.urgent,
+        asked_at=_utc(row.asked_at) or row.asked_at,
+        due_at=due,
+        due_rule=row.due_rule,
+        answer=row.answer,
+        answered_at=_utc(row.answered_at),
+        overdue=row.answered_at is None and due is not None and due < moment,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def recipient_read(entry: NotificationRecipient) -> RecipientRead:
+    return RecipientRead(
+        state=entry.state_code,
+        agreements=entry.agreements.split(),
+        acknowledged_at=_utc(entry.acknowledged_at),
+    )
+
+
+def read_model(session: Session, notification: Notification) -> NotificationRead:
+    findings: Sequence[NotificationFinding] = session.scalars(
+        select(NotificationFinding)
+        .where(NotificationFinding.notification_id == notification.id)
+        .order_by(NotificationFinding.id)
+    ).all()
+    recipients = session.scalars(
+        select(NotificationRecipient)
+        .where(NotificationRecipient.notification_id == notification.id)
+        .order_by(NotificationRecipient.state_code)
+    ).all()
+    return NotificationRead(
+        id=notification.id,
+        state=notification.state_code,
+        kind=notification.kind,
+        start=notification.start,
+        end=notification.end,
+        location=notification.location,
+        forces=notification.forces,
+        purpose=notification.purpose,
+        observers_invited=notification.observers_invited.split(),
+        voluntary=notification.voluntary,
+        filed_on=notification.filed_on,
+        filed_at=_utc(notification.filed_at) or notification.filed_at,
+        findings=[
+            FindingRead(
+                rule_set=f.rule_set,
+                rule_set_version=f.rule_set_version,
+                rule=f.rule,
+                topic=f.topic,
+                outcome=f.outcome,
+                cite=f.cite,
+                text=f.message.format(**f.params),
+                message=f.message,
+                params=f.params,
+            )
+            for f in findings
+        ],
+        recipients=[recipient_read(r) for r in recipients],
+        clarifications=[
+            clarification_read(c)
+            for c in session.scalars(
+                select(Clarification)
+                .where(Clarification.notification_id == notification.id)
+                .order_by(Clarification.id)
+            )
+        ],
+    )
