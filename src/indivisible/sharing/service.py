@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from indivisible import jsonio
 from indivisible.audit.service import record_change
 from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
@@ -227,7 +228,7 @@ def _store(
                 "created": _timestamp(obj.get("created")),
                 "modified": modified,
                 "date_added": date_added,
-                "body": json.dumps(obj, ensure_ascii=False, separators=(",", ":")),
+                "body": jsonio.dumps(obj),
                 "submitter_state": submitter_state,
                 "submitter_principal": submitter_principal,
                 "tlp": tlp.value,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from indivisible import __version__
+from indivisible import __version__, jsonio
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.deps import DbSession
@@ -294,7 +294,7 @@ async def envelope_body(request: Request) -> Any:
         )
     raw = await request.body()
     try:
-        return json.loads(raw)
+        return jsonio.loads(raw)
     except (ValueError, RecursionError):
         raise BadRequest(
             _("The body is not valid JSON."), code="invalid_json", field="body"
