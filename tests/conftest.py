@@ -117,7 +117,11 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def app(backend: Backend) -> FastAPI:
-    return create_app(Settings(database_url=backend.url, max_body_bytes=64_000))
+    # Webhooks are delivered by tests that call deliver_due themselves: a background loop
+    # would share the test's connection from another thread.
+    return create_app(
+        Settings(database_url=backend.url, max_body_bytes=64_000, webhook_interval_seconds=0)
+    )
 
 
 @pytest.fixture

@@ -75,6 +75,9 @@ def serving(url: str, workdir: Path, port: int | None = None) -> Iterator[str]:
                 "--port",
                 str(chosen),
                 "--no-access-log",
+                # An event stream a browser left open must not hold up the shutdown.
+                "--timeout-graceful-shutdown",
+                "3",
             ],
             cwd=ROOT,
             env={**os.environ, "INDIVISIBLE_DATABASE_URL": url},

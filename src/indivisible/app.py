@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indivisible import __version__
+from indivisible.cbm import events as cbm_events
+from indivisible.cbm import service as cbm_service
 from indivisible.config import Settings, get_settings
-from indivisible.db import make_engine, make_session_factory
+from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.errors import IndivisibleError, InvalidInput, NotAuthenticated, PayloadTooLarge
 from indivisible.i18n import _, negotiate, translations
 from indivisible.i18n.validation import describe
@@ -176,12 +179,40 @@ SECURITY_HEADERS = {
 }
 
 
+def _deliver_once(app: FastAPI) -> None:
+    with unit_of_work(app.state.session_factory) as session:
+        cbm_events.deliver_due(session)
+
+
+async def _deliver_webhooks(app: FastAPI, interval: float) -> None:
+    """Posts due webhook deliveries while the node runs; a failure is logged and retried on
+    the next round, never allowed to stop the loop."""
+    while True:
+        try:
+            await asyncio.to_thread(_deliver_once, app)
+        except Exception:
+            logger.exception("webhook delivery round failed")
+        await asyncio.sleep(interval)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A broken rule-set file of the operator's stops the node here, naming the file,
+        # instead of leaving a regime silently unchecked.
+        cbm_service.rule_sets()
+        delivering = (
+            asyncio.create_task(_deliver_webhooks(app, settings.webhook_interval_seconds))
+            if settings.webhook_interval_seconds > 0
+            else None
+        )
         yield
+        if delivering is not None:
+            delivering.cancel()
+            with suppress(asyncio.CancelledError):
+                await delivering
         app.state.engine.dispose()
 
     app = FastAPI(

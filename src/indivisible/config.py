@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,15 @@ class Settings(BaseSettings):
     # would drop Secure cookies; turn it on whenever the node is reached over HTTPS.
     secure_cookies: bool = False
     default_locale: str = "en"
+    # Directories of extra CBM rule-set files (docs/cbm.md), separated like PATH: a regime is
+    # added by writing a file, without a release of the platform.
+    cbm_rules: str = ""
+    # How often the node posts due webhook deliveries (seconds); 0 leaves it to
+    # `indivisible cbm deliver`, e.g. in a separate process.
+    webhook_interval_seconds: float = Field(default=5.0, ge=0)
+
+    def cbm_rules_dirs(self) -> list[Path]:
+        return [Path(part) for part in self.cbm_rules.split(os.pathsep) if part.strip()]
 
     def sqlite_path(self) -> Path | None:
         """The database file when the URL is a file-backed SQLite one."""

@@ -3,10 +3,17 @@
 from indivisible.audit.models import ChangeRecord
 from indivisible.auth.models import ApiToken, Principal, WebSession
 from indivisible.cbm.models import (
+    AnnualData,
+    CalendarEntry,
+    CalendarRecipient,
+    CbmEvent,
     Clarification,
     Notification,
     NotificationFinding,
     NotificationRecipient,
+    VerificationRequest,
+    Webhook,
+    WebhookDelivery,
 )
 from indivisible.db import Base
 from indivisible.registry.models import (
@@ -37,10 +44,14 @@ from indivisible.sharing.models import (
 __all__ = [
     "Agreement",
     "AgreementParty",
+    "AnnualData",
     "ApiToken",
     "Base",
     "Body",
     "Border",
+    "CalendarEntry",
+    "CalendarRecipient",
+    "CbmEvent",
     "ChangeRecord",
     "Citation",
     "Clarification",
@@ -63,5 +74,8 @@ __all__ = [
     "TaxiiCollection",
     "TaxiiGrant",
     "TaxiiStatus",
+    "VerificationRequest",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -53,6 +53,15 @@ observation:
     obligation: invite
     invitation_days_before: {value: 42, cite: "§4", source: text}
     max_observers: {value: 2, cite: "§4", source: text}
+constraints:
+  - id: p-5
+    cite: "§5"
+    source: text
+    trigger:
+      any_of:
+        - {category: personnel, at_least: {value: 40000, cite: "§5", source: text}}
+    max_activities: {value: 1, cite: "§5", source: text}
+    period_years: 3
 """
 
 
@@ -188,3 +197,27 @@ def test_the_1996_agreement_asks_for_observers_at_35000_and_says_what_it_cannot_
     }
     assert any(f.topic is Topic.gap and f.cite == "Arts. 2-5" for f in findings)
     assert all(f.topic is not Topic.notification for f in findings)
+
+
+def test_constraints_count_the_activity_with_the_earlier_ones() -> None:
+    big = activity(personnel=41000)
+    first = engine.constraints(rules(), big, {})
+    assert [(f.rule, f.outcome) for f in first] == [("p-5", Outcome.within)]
+    second = engine.constraints(rules(), big, {"p-5": 1})
+    assert second[0].outcome is Outcome.exceeded
+    assert second[0].message.format(**second[0].params) == (
+        "§5: activity 2 of its size in 3 year(s), 1 allowed: constraint broken."
+    )
+    # Below the constraint's trigger it does not count at all.
+    assert engine.constraints(rules(), activity(personnel=39999), {"p-5": 5}) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(personnel=st.integers(0, 100_000), earlier=st.integers(0, 10), more=st.integers(0, 10))
+def test_more_earlier_activities_never_unbreak_a_constraint(
+    personnel: int, earlier: int, more: int
+) -> None:
+    before = engine.constraints(rules(), activity(personnel=personnel), {"p-5": earlier})
+    after = engine.constraints(rules(), activity(personnel=personnel), {"p-5": earlier + more})
+    if before and before[0].outcome is Outcome.exceeded:
+        assert after[0].outcome is Outcome.exceeded

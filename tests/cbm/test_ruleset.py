@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indivisible.cbm import geography
-from indivisible.cbm.ruleset import Category, RuleSet, load_shipped, parse_text
+from indivisible.cbm.ruleset import (
+    Category,
+    RuleSet,
+    load_from,
+    load_shipped,
+    parse_text,
+    shipped_paths,
+)
 from indivisible.registry.datafile import data_paths, parse_files
 
 
@@ -174,3 +184,75 @@ def test_a_repeated_key_or_broken_yaml_is_refused() -> None:
     assert problems and "appears twice" in problems[0].message
     _rules, problems = parse_text("format: [", "x.yaml")
     assert problems and problems[0].location == "yaml"
+
+
+def test_operator_directories_add_regimes_and_a_broken_file_stops_the_load(
+    tmp_path: Path,
+) -> None:
+    shanghai = next(p for p in shipped_paths() if p.name == "shanghai-1996.yaml").read_text()
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "copy.yaml").write_text(shanghai.replace("code: SHANGHAI-CBM-1996", "code: COPY-1"))
+    assert "COPY-1" in {r.code for r in load_from([extra])}
+    # The same code twice is refused, naming the second file.
+    (extra / "twice.yaml").write_text(shanghai)
+    with pytest.raises(ValueError, match=r"twice\.yaml.*SHANGHAI-CBM-1996"):
+        load_from([extra])
+    (extra / "twice.yaml").unlink()
+    (extra / "broken.yaml").write_text(shanghai.replace('cite: "Art. 9"\n', "", 1))
+    with pytest.raises(ValueError, match=r"broken\.yaml"):
+        load_from([extra])
+    with pytest.raises(ValueError, match="no such directory"):
+        load_from([tmp_path / "absent"])
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_damaged_rule_set_gets_problems_never_an_exception(data: st.DataObject) -> None:
+    """The parser answers every damaged file with named problems (or a valid rule set)."""
+    document = yaml.safe_load(
+        next(p for p in shipped_paths() if p.name == "moscow-1997.yaml").read_text()
+    )
+    paths = _paths(document)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        path = data.draw(st.sampled_from(paths))
+        parent = document
+        for step in path[:-1]:
+            parent = parent[step] if isinstance(parent, (dict, list)) else None
+            if parent is None:
+                break
+        if isinstance(parent, dict) and path[-1] in parent:
+            if data.draw(st.booleans()):
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = data.draw(_values)
+        elif isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
+            parent[path[-1]] = data.draw(_values)
+        paths = _paths(document)
+        if not paths:
+            break
+    rules, problems = parse_text(yaml.safe_dump(document, allow_unicode=True), "fuzzed.yaml")
+    assert (rules is None) == bool(problems)
+    assert all(p.location and p.message for p in problems)

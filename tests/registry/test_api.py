@@ -437,6 +437,50 @@ BAD_WRITES: list[tuple[str, str, Any, int, str | None]] = [
     ("post", "/api/v1/cbm/notifications/999999/acknowledgement", None, 404, None),
     ("post", "/api/v1/cbm/notifications/1/clarifications", {"question": ""}, 422, "question"),
     ("post", "/api/v1/cbm/clarifications/999999/answer", {"answer": "x", "extra": 1}, 422, "extra"),
+    (
+        "post",
+        "/api/v1/cbm/annual-data",
+        {
+            "rule_set": "MOSCOW-REDUCTION-1997",
+            "year": 2026,
+            "holdings": [{"category": "personnel", "count": -1}],
+        },
+        422,
+        "holdings.0.count",
+    ),
+    (
+        "post",
+        "/api/v1/cbm/calendars",
+        {
+            "year": 2026,
+            "activities": [
+                {
+                    "kind": "exercise",
+                    "start": "2027-01-10",
+                    "end": "2027-01-12",
+                    "location": {"point": [80.0, 44.5]},
+                }
+            ],
+        },
+        422,
+        "activities",
+    ),
+    (
+        "post",
+        "/api/v1/cbm/verifications",
+        {
+            "rule_set": "MOSCOW-REDUCTION-1997",
+            "kind": "audit",
+            "receiving_state": "CHN",
+            "visit_on": "2026-06-01",
+        },
+        422,
+        "kind",
+    ),
+    ("post", "/api/v1/cbm/verifications/999999/decision", {"accept": "maybe"}, 422, "accept"),
+    ("post", "/api/v1/cbm/verifications/999999/report", {"report": ""}, 422, "report"),
+    ("post", "/api/v1/cbm/webhooks", {"url": "x"}, 422, "url"),
+    ("delete", "/api/v1/cbm/webhooks/999999", None, 403, None),
     ("post", "/api/v1/sharing/groups", {"name": ""}, 422, "name"),
     (
         "post",

@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate
+from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.cbm.demo import create_demo_cbm
 from indivisible.cli.node import create_demo_sharing
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
@@ -21,6 +22,9 @@ CHROMIUM = "/usr/bin/chromium"
 USERNAME = "officer"
 PASSWORD = "browser-test-password"
 SECRETARY = "secretary"
+# API tokens issued for the live node, by username: tests act through the API with them.
+TOKENS: dict[str, str] = {}
+CHINA_LIAISON = "chn-officer"
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +57,27 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 password=PASSWORD,
             ),
         )
+        auth_service.create_principal(
+            session,
+            Actor.console("browser-test"),
+            PrincipalCreate(
+                username=CHINA_LIAISON,
+                display_name="Chinese liaison officer",
+                role=Role.liaison,
+                state="CHN",
+                password=PASSWORD,
+            ),
+        )
+        TOKENS[CHINA_LIAISON] = auth_service.issue_token(
+            session,
+            Actor.console("browser-test"),
+            TokenCreate(name="t"),
+            for_username=CHINA_LIAISON,
+        ).secret
         # The demo's collections and its two reports of one address, which correlate.
         create_demo_sharing(session)
+        # The demonstration year of notifications, annual data and inspections.
+        create_demo_cbm(session)
     engine.dispose()
     with serving(url, Path(str(tmp_path_factory.getbasetemp()))) as base:
         yield base

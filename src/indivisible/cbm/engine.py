@@ -43,6 +43,7 @@ class Topic(StrEnum):
     area = "area"
     notification = "notification"
     observation = "observation"
+    constraint = "constraint"
     gap = "gap"
 
 
@@ -57,6 +58,8 @@ class Outcome(StrEnum):
     unknown = "unknown"
     invite = "invite"
     voluntary = "voluntary"
+    within = "within"
+    exceeded = "exceeded"
 
 
 @dataclass(frozen=True)
@@ -264,3 +267,46 @@ def check(rules: RuleSet, activity: Activity) -> list[Finding]:
             for gap in rules.gaps
         )
     return findings
+
+
+def constraints(rules: RuleSet, activity: Activity, earlier: Mapping[str, int]) -> list[Finding]:
+    """Whether the activity breaks a constraint on how many activities of a size a state may
+    hold in a period; ``earlier`` counts, per constraint id, the state's other activities in
+    the period that met its trigger (the caller reads them from the record)."""
+    found: list[Finding] = []
+    for rule in rules.constraints:
+        reached, _threshold = met(rule.trigger, activity.forces)
+        if reached is not Met.yes:
+            continue
+        limit = rule.max_activities
+        if limit.value is None:
+            continue
+        count = earlier.get(rule.id, 0) + 1
+        params: dict[str, str | int | float] = {
+            "cite": limit.cite,
+            "count": count,
+            "limit": int(limit.value),
+            "years": rule.period_years,
+        }
+        exceeded = count > limit.value
+        found.append(
+            Finding(
+                rule_set=rules.code,
+                rule=rule.id,
+                topic=Topic.constraint,
+                outcome=Outcome.exceeded if exceeded else Outcome.within,
+                cite=limit.cite,
+                source=limit.source,
+                message=(
+                    _(
+                        "{cite}: activity {count} of its size in {years} year(s), {limit} allowed: constraint broken."
+                    )
+                    if exceeded
+                    else _(
+                        "{cite}: activity {count} of its size in {years} year(s), {limit} allowed."
+                    )
+                ),
+                params=params,
+            )
+        )
+    return found

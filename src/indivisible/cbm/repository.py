@@ -1,12 +1,24 @@
-"""Statements over notifications, including who may see them: the notifying state's and the
-recipient states' liaison officers and analysts, nobody else."""
+"""Statements over the CBM tables, including who may see what: a notification or calendar
+entry its state's and its recipient states' liaison officers and analysts; annual data and
+verification requests those of the regime's parties in that year; nobody else."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from indivisible.auth.principal import Actor, Role
-from indivisible.cbm.models import Notification, NotificationRecipient
+from indivisible.cbm.models import (
+    AnnualData,
+    CalendarEntry,
+    CalendarRecipient,
+    CbmEvent,
+    Notification,
+    NotificationRecipient,
+    VerificationRequest,
+)
 
 READERS = (Role.liaison, Role.analyst)
 
@@ -36,3 +48,65 @@ def inbox(actor: Actor) -> Select[tuple[Notification]]:
             NotificationRecipient.state_code == actor.state_code,
         )
     )
+
+
+def among_parties(
+    actor: Actor,
+    state_column: InstrumentedAttribute[str],
+    rule_set_column: InstrumentedAttribute[str],
+    year_column: InstrumentedAttribute[int],
+    party_years: Iterable[tuple[str, int]],
+) -> ColumnElement[bool]:
+    """Information exchanged among a regime's parties: readable by the state it concerns and
+    by every state that is a party in that year (``party_years``, worked out from the registry
+    by the caller), through their liaison officers and analysts."""
+    if actor.role not in READERS or actor.state_code is None:
+        return false()
+    pairs = [and_(rule_set_column == code, year_column == year) for code, year in party_years]
+    return or_(state_column == actor.state_code, *pairs)
+
+
+def annual_visible(
+    actor: Actor, party_years: Iterable[tuple[str, int]]
+) -> Select[tuple[AnnualData]]:
+    return select(AnnualData).where(
+        among_parties(
+            actor, AnnualData.state_code, AnnualData.rule_set, AnnualData.year, party_years
+        )
+    )
+
+
+def verification_visible(
+    actor: Actor, party_years: Iterable[tuple[str, int]]
+) -> Select[tuple[VerificationRequest]]:
+    return select(VerificationRequest).where(
+        among_parties(
+            actor,
+            VerificationRequest.requesting_state,
+            VerificationRequest.rule_set,
+            VerificationRequest.year,
+            party_years,
+        )
+    )
+
+
+def calendar_visible(actor: Actor) -> Select[tuple[CalendarEntry]]:
+    """Calendar entries of the actor's state, and those routed to it."""
+    if actor.role not in READERS or actor.state_code is None:
+        return select(CalendarEntry).where(false())
+    return select(CalendarEntry).where(
+        or_(
+            CalendarEntry.state_code == actor.state_code,
+            exists().where(
+                CalendarRecipient.entry_id == CalendarEntry.id,
+                CalendarRecipient.state_code == actor.state_code,
+            ),
+        )
+    )
+
+
+def events_visible(actor: Actor) -> Select[tuple[CbmEvent]]:
+    """Events for the actor's state, to its liaison officers and analysts."""
+    if actor.role not in READERS or actor.state_code is None:
+        return select(CbmEvent).where(false())
+    return select(CbmEvent).where(CbmEvent.state_code == actor.state_code)

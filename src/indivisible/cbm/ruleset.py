@@ -12,6 +12,7 @@ Run ``python -m indivisible.cbm.ruleset FILE...`` to check files without a datab
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -222,15 +223,36 @@ def shipped_paths() -> list[Path]:
     return sorted(RULES_DIR.glob("*.yaml"))
 
 
+def paths_in(directories: Sequence[Path]) -> list[Path]:
+    """The shipped rule-set files, then those in the operator's directories, in name order."""
+    found = shipped_paths()
+    for directory in directories:
+        if not directory.is_dir():
+            raise ValueError(f"{directory}: no such directory of CBM rule sets")
+        found.extend(sorted(directory.glob("*.yaml")))
+    return found
+
+
 def load_shipped() -> list[RuleSet]:
     """The rule sets shipped with the platform; a broken one is a bug, so it raises."""
-    found: list[RuleSet] = []
-    for path in shipped_paths():
-        rules, problems = parse_text(path.read_text(encoding="utf-8"), path.name)
+    return load_from([])
+
+
+def load_from(directories: Sequence[Path]) -> list[RuleSet]:
+    """The shipped rule sets and those of the operator's directories (INDIVISIBLE_CBM_RULES).
+
+    The node refuses to start on a broken file or two files of one code, naming the file,
+    rather than run with a regime silently missing.
+    """
+    found: dict[str, RuleSet] = {}
+    for path in paths_in(directories):
+        rules, problems = parse_text(path.read_text(encoding="utf-8"), str(path))
         if rules is None:
             raise ValueError("; ".join(str(p) for p in problems))
-        found.append(rules)
-    return found
+        if rules.code in found:
+            raise ValueError(f"{path}: a rule set with code {rules.code} is loaded already")
+        found[rules.code] = rules
+    return list(found.values())
 
 
 def main(argv: list[str]) -> int:

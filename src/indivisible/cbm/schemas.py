@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from shapely import Polygon
@@ -121,3 +121,226 @@ class NotificationRead(BaseModel):
     findings: list[FindingRead]
     recipients: list[RecipientRead]
     clarifications: list[ClarificationRead] = []
+
+
+Year = Annotated[int, Field(ge=1990, le=2100)]
+Sector = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class Holding(Input):
+    """Forces of one category in the area (in one sector where the regime has sectors)."""
+
+    sector: Sector | None = None
+    category: Category
+    count: Count
+
+
+class AnnualDataCreate(Input):
+    """A state's annual information under one regime, as of 1 January of the year."""
+
+    rule_set: str = Field(min_length=1, max_length=60)
+    year: Year
+    holdings: list[Holding] = Field(min_length=1, max_length=200)
+
+    @field_validator("holdings")
+    @classmethod
+    def _once_each(cls, holdings: list[Holding]) -> list[Holding]:
+        seen: set[tuple[str | None, Category]] = set()
+        for holding in holdings:
+            key = (holding.sector, holding.category)
+            if key in seen:
+                raise ValueError(
+                    f"{holding.category.value} is given twice for sector {holding.sector or '-'}"
+                )
+            seen.add(key)
+        return holdings
+
+
+class AnnualDataRead(BaseModel):
+    id: int
+    rule_set: str
+    state: str
+    year: int
+    holdings: list[dict[str, object]]
+    submitted_on: date
+    submitted_at: datetime
+    revised_at: datetime | None
+
+
+class PlannedActivity(Input):
+    kind: ActivityKind
+    start: date
+    end: date
+    location: PointLocation | PolygonLocation | StateLocation
+    forces: dict[Category, Count] = Field(default_factory=dict, max_length=20)
+    purpose: str | None = Field(default=None, max_length=5000)
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError("the activity ends before it starts")
+        return end
+
+
+class CalendarCreate(Input):
+    """A state's calendar of planned activities for a year (added to what it sent before)."""
+
+    year: Year
+    activities: list[PlannedActivity] = Field(min_length=1, max_length=500)
+
+    @field_validator("activities")
+    @classmethod
+    def _in_the_year(
+        cls, activities: list[PlannedActivity], info: ValidationInfo
+    ) -> list[PlannedActivity]:
+        year = info.data.get("year")
+        for activity in activities:
+            if year is not None and activity.start.year != year:
+                raise ValueError(f"an activity starting {activity.start} is not in {year}")
+        return activities
+
+
+class CalendarEntryRead(BaseModel):
+    id: int
+    state: str
+    year: int
+    kind: str
+    start: date
+    end: date
+    location: dict[str, object]
+    forces: dict[str, int]
+    purpose: str | None
+    agreements: list[str]
+    submitted_on: date
+
+
+class VerificationCreate(Input):
+    rule_set: str = Field(min_length=1, max_length=60)
+    kind: Literal["inspection", "evaluation-visit"]
+    receiving_state: StateCode
+    visit_on: date
+    sector: Sector | None = None
+
+
+class VerificationDecision(Input):
+    accept: bool
+    # Required when refusing: the regime's grounds (e.g. the quota is used up).
+    grounds: str | None = Field(default=None, max_length=5000)
+
+
+class VerificationReport(Input):
+    report: str = Field(min_length=1, max_length=50_000)
+
+
+class VerificationRead(BaseModel):
+    id: int
+    rule_set: str
+    kind: str
+    requesting_state: str
+    receiving_state: str
+    sector: str | None
+    year: int
+    visit_on: date
+    status: str
+    beyond_quota: bool
+    grounds: str | None
+    report: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    reported_at: datetime | None
+
+
+class CeilingCheck(BaseModel):
+    rule: str
+    cite: str
+    # Whose forces count: a side of the agreement, one state, or each party on its own.
+    side: str | None
+    state: str | None
+    sector: str | None
+    category: str
+    limit: float | None
+    holding: int | None
+    # held | exceeded | no-data (a state it covers sent no annual data) | unknown (no limit read)
+    outcome: str
+    missing: list[str]
+
+
+class QuotaUse(BaseModel):
+    rule: str
+    cite: str
+    kind: str
+    receiving_state: str
+    sector: str | None
+    per_year: float | None
+    # Accepted or reported visits that count against the quota this year.
+    used: int
+    refused: int
+    beyond_quota: int
+
+
+class StateCompliance(BaseModel):
+    state: str
+    side: str | None
+    notifications: int
+    on_time: int
+    late: int
+    # Required, but the notice period could not be read, so timeliness is not judged.
+    required_undated: int
+    voluntary: int
+    # Planned in the calendar, required by the rules, started, and never notified.
+    missing: list[int]
+    # Activities over an observation threshold where not every other party was invited.
+    observers_not_invited: list[int]
+    # Activities that broke a constraint on how many of their size a period allows.
+    constraints_broken: list[int]
+    annual_data: bool
+    # Clarification requests this state has not answered, and of those past their deadline.
+    open_clarifications: int
+    overdue_clarifications: int
+
+
+class ComplianceReport(BaseModel):
+    rule_set: str
+    title: str
+    year: int
+    as_of: date
+    states: list[StateCompliance]
+    ceilings: list[CeilingCheck]
+    quotas: list[QuotaUse]
+    gaps: list[dict[str, str]]
+
+
+class RuleSetSummary(BaseModel):
+    code: str
+    agreement: str
+    version: int
+    title: str
+    area: str
+    notification_rules: int
+    observation_rules: int
+    ceilings: int
+    quotas: int
+    sectors: list[str]
+    gaps: list[dict[str, str]]
+
+
+class WebhookCreate(Input):
+    url: str = Field(min_length=8, max_length=2000)
+
+
+class WebhookRead(BaseModel):
+    id: int
+    state: str
+    url: str
+    active: bool
+    created_at: datetime
+    # Deliveries still to be attempted, and those given up.
+    pending: int
+    failed: int
+
+
+class WebhookCreated(WebhookRead):
+    # Shown once: the key of the HMAC-SHA256 signature on every request to the URL.
+    secret: str

@@ -7,13 +7,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
 from indivisible.auth.principal import Actor, Role
-from indivisible.cbm import engine, geography, repository, ruleset
+from indivisible.cbm import engine, events, geography, repository, ruleset
 from indivisible.cbm.engine import Activity, Outcome, Topic
 from indivisible.cbm.models import (
     Clarification,
@@ -21,6 +22,7 @@ from indivisible.cbm.models import (
     NotificationFinding,
     NotificationRecipient,
 )
+from indivisible.cbm.ruleset import Category
 from indivisible.cbm.schemas import (
     AnswerCreate,
     ClarificationCreate,
@@ -31,7 +33,10 @@ from indivisible.cbm.schemas import (
     PointLocation,
     PolygonLocation,
     RecipientRead,
+    RuleSetSummary,
+    StateLocation,
 )
+from indivisible.config import get_settings
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry import service as registry
@@ -42,26 +47,75 @@ REQUIRED = frozenset({Outcome.on_time, Outcome.late, Outcome.required})
 APPLIES = frozenset({Outcome.inside, Outcome.uncertain})
 
 
-@functools.cache
 def rule_sets() -> tuple[ruleset.RuleSet, ...]:
-    return tuple(ruleset.load_shipped())
+    """The regimes in force on this node: the shipped files and the operator's."""
+    return _rule_sets(tuple(get_settings().cbm_rules_dirs()))
 
 
-def _area(session: Session, data: NotificationCreate) -> geography.Area:
-    location = data.location
+@functools.cache
+def _rule_sets(directories: tuple[Path, ...]) -> tuple[ruleset.RuleSet, ...]:
+    return tuple(ruleset.load_from(directories))
+
+
+def rule_set(code: str, *, field: str = "rule_set") -> ruleset.RuleSet:
+    for rules in rule_sets():
+        if rules.code == code:
+            return rules
+    raise InvalidInput(
+        _("No CBM rule set {code} on this node."),
+        code="unknown_rule_set",
+        field=field,
+        params={"code": code},
+    )
+
+
+def area_of(
+    session: Session,
+    location: PointLocation | PolygonLocation | StateLocation,
+    *,
+    field: str = "location",
+) -> geography.Area:
     if isinstance(location, PointLocation):
         return geography.Area.circle(*location.point, location.radius_km)
     if isinstance(location, PolygonLocation):
         return geography.Area.polygon(location.polygon)
-    registry.get_state(session, location.state, field="location.state")
+    registry.get_state(session, location.state, field=f"{field}.state")
     if not geography.known(location.state):
         raise InvalidInput(
             _("The map has no territory for {code}; give a point or a polygon."),
             code="unmapped_state",
-            field="location.state",
+            field=f"{field}.state",
             params={"code": location.state},
         )
     return geography.Area.of_state(location.state)
+
+
+def _earlier(session: Session, rules: ruleset.RuleSet, state: str, start: date) -> dict[str, int]:
+    """Per constraint, the state's notified activities in the regime's area in the
+    constraint's period (calendar years up to the start's) that met its trigger."""
+    counts: dict[str, int] = {}
+    for rule in rules.constraints:
+        first = date(start.year - rule.period_years + 1, 1, 1)
+        rows = session.scalars(
+            select(Notification).where(
+                Notification.state_code == state,
+                Notification.start >= first,
+                Notification.start <= date(start.year, 12, 31),
+                exists().where(
+                    NotificationFinding.notification_id == Notification.id,
+                    NotificationFinding.rule_set == rules.code,
+                    NotificationFinding.topic == Topic.area.value,
+                    NotificationFinding.outcome.in_([o.value for o in APPLIES]),
+                ),
+            )
+        )
+        counts[rule.id] = sum(
+            1
+            for row in rows
+            if engine.met(rule.trigger, {Category(k): v for k, v in row.forces.items()})[0]
+            is engine.Met.yes
+        )
+    return counts
 
 
 def file_notification(
@@ -80,7 +134,7 @@ def file_notification(
         )
     for code in data.observers_invited:
         registry.get_state(session, code, field="observers_invited")
-    area = _area(session, data)
+    area = area_of(session, data.location)
     now = datetime.now(UTC)
     day = filed_on or now.date()
     activity = Activity(
@@ -102,6 +156,10 @@ def file_notification(
         if not parties.in_force or state not in active:
             continue
         found = engine.check(rules, activity)
+        if rules.constraints and any(f.topic is Topic.area and f.outcome in APPLIES for f in found):
+            found += engine.constraints(
+                rules, activity, _earlier(session, rules, state, data.start)
+            )
         findings.extend((rules, f) for f in found)
         if any(
             (f.topic is Topic.area and f.outcome in APPLIES)
@@ -152,6 +210,7 @@ def file_notification(
         for code, codes in sorted(recipients.items())
     )
     session.flush()
+    events.emit(session, recipients, "notification", notification.id, state)
     record_change(
         session,
         actor,
@@ -239,9 +298,18 @@ def _deadline(
 
 
 def ask(
-    session: Session, actor: Actor, notification_id: int, data: ClarificationCreate
+    session: Session,
+    actor: Actor,
+    notification_id: int,
+    data: ClarificationCreate,
+    *,
+    asked_at: datetime | None = None,
 ) -> Clarification:
-    """A recipient state's liaison officer asks the notifying state to clarify."""
+    """A recipient state's liaison officer asks the notifying state to clarify.
+
+    ``asked_at`` backdates the request, for the demo scenario and imports at the console; the
+    API never passes it.
+    """
     notification = get_notification(session, actor, notification_id)
     entry = session.get(NotificationRecipient, (notification.id, actor.state_code))
     if entry is None or actor.role is not Role.liaison:
@@ -249,7 +317,7 @@ def ask(
             _("Only a recipient state's liaison officers ask for clarification."),
             code="not_a_recipient",
         )
-    now = datetime.now(UTC)
+    now = asked_at or datetime.now(UTC)
     due_at, due_rule = _deadline(entry.agreements.split(), data.urgent, now)
     clarification = Clarification(
         notification_id=notification.id,
@@ -263,6 +331,9 @@ def ask(
     )
     session.add(clarification)
     session.flush()
+    events.emit(
+        session, [notification.state_code], "clarification", notification.id, entry.state_code
+    )
     record_change(
         session,
         actor,
@@ -276,9 +347,14 @@ def ask(
 
 
 def answer(
-    session: Session, actor: Actor, clarification_id: int, data: AnswerCreate
+    session: Session,
+    actor: Actor,
+    clarification_id: int,
+    data: AnswerCreate,
+    *,
+    answered_at: datetime | None = None,
 ) -> Clarification:
-    """The notifying state's liaison officer answers, once."""
+    """The notifying state's liaison officer answers, once (``answered_at``: as ``ask``)."""
     clarification = session.get(Clarification, clarification_id)
     notification = (
         session.scalars(
@@ -303,9 +379,12 @@ def answer(
             _("This request was answered already."), code="already_answered", field="answer"
         )
     clarification.answer = data.answer
-    clarification.answered_at = datetime.now(UTC)
+    clarification.answered_at = answered_at or datetime.now(UTC)
     clarification.answered_by = actor.principal_id
     session.flush()
+    events.emit(
+        session, [clarification.asked_by_state], "answer", notification.id, notification.state_code
+    )
     record_change(
         session,
         actor,
@@ -319,23 +398,23 @@ def answer(
 
 
 def clarification_read(row: Clarification, now: datetime | None = None) -> ClarificationRead:
-    due = _utc(row.due_at)
+    due = utc(row.due_at)
     moment = now or datetime.now(UTC)
     return ClarificationRead(
         id=row.id,
         asked_by_state=row.asked_by_state,
         question=row.question,
         urgent=row.urgent,
-        asked_at=_utc(row.asked_at) or row.asked_at,
+        asked_at=utc(row.asked_at) or row.asked_at,
         due_at=due,
         due_rule=row.due_rule,
         answer=row.answer,
-        answered_at=_utc(row.answered_at),
+        answered_at=utc(row.answered_at),
         overdue=row.answered_at is None and due is not None and due < moment,
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def utc(moment: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything stored is UTC.
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -344,7 +423,7 @@ def recipient_read(entry: NotificationRecipient) -> RecipientRead:
     return RecipientRead(
         state=entry.state_code,
         agreements=entry.agreements.split(),
-        acknowledged_at=_utc(entry.acknowledged_at),
+        acknowledged_at=utc(entry.acknowledged_at),
     )
 
 
@@ -371,7 +450,7 @@ def read_model(session: Session, notification: Notification) -> NotificationRead
         observers_invited=notification.observers_invited.split(),
         voluntary=notification.voluntary,
         filed_on=notification.filed_on,
-        filed_at=_utc(notification.filed_at) or notification.filed_at,
+        filed_at=utc(notification.filed_at) or notification.filed_at,
         findings=[
             FindingRead(
                 rule_set=f.rule_set,
@@ -395,4 +474,23 @@ def read_model(session: Session, notification: Notification) -> NotificationRead
                 .order_by(Clarification.id)
             )
         ],
+    )
+
+
+def rule_set_summary(rules: ruleset.RuleSet) -> RuleSetSummary:
+    depth = rules.area.depth_km
+    return RuleSetSummary(
+        code=rules.code,
+        agreement=rules.agreement,
+        version=rules.version,
+        title=rules.title.en,
+        area=f"{rules.area.kind} {depth.value:g} km"
+        if depth is not None and depth.value is not None
+        else rules.area.kind,
+        notification_rules=len(rules.notification),
+        observation_rules=len(rules.observation),
+        ceilings=len(rules.ceilings),
+        quotas=len(rules.quotas),
+        sectors=sorted({c.sector for c in rules.ceilings if c.sector}),
+        gaps=[{"topic": g.topic, "cite": g.cite, "note": g.note} for g in rules.gaps],
     )

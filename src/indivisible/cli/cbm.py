@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from indivisible.cbm import ruleset, service
+from indivisible.cbm import compliance, events, ruleset, service
 from indivisible.cbm.ruleset import ActivityKind
 from indivisible.cbm.schemas import NotificationCreate
 from indivisible.cli.common import (
@@ -20,6 +21,7 @@ from indivisible.cli.common import (
     err_console,
     transaction,
 )
+from indivisible.config import get_settings
 from indivisible.sharing.transfer import actor_for_username
 
 app = typer.Typer(
@@ -29,7 +31,8 @@ app = typer.Typer(
 
 @app.command("rules")
 def rules(as_json: bool = JsonOption) -> None:
-    """The shipped rule sets: what each encodes and what it declares it cannot."""
+    """The rule sets in force on this node (shipped, and INDIVISIBLE_CBM_RULES): what each
+    encodes and what it declares it cannot."""
     rows = [
         {
             "code": r.code,
@@ -42,7 +45,7 @@ def rules(as_json: bool = JsonOption) -> None:
             "quotas": len(r.quotas),
             "gaps": [{"cite": g.cite, "topic": g.topic, "note": g.note} for g in r.gaps],
         }
-        for r in ruleset.load_shipped()
+        for r in service.rule_sets()
     ]
     if emit(rows, as_json):
         return
@@ -59,10 +62,10 @@ def rules(as_json: bool = JsonOption) -> None:
 
 @app.command("check")
 def check(
-    files: list[Path] = typer.Argument(None, help="Rule-set files (default: shipped)."),
+    files: list[Path] = typer.Argument(None, help="Rule-set files (default: the node's)."),
 ) -> None:
     """Check rule-set files against the format; prints each problem, exits 1 if any."""
-    paths = files or ruleset.shipped_paths()
+    paths = files or ruleset.paths_in(get_settings().cbm_rules_dirs())
     bad = False
     for path in paths:
         _rules, problems = ruleset.parse_text(path.read_text(encoding="utf-8"), str(path))
@@ -156,3 +159,66 @@ def notify(
     )
     for finding in read.findings:
         console.print(f"  {finding.rule_set} [{finding.outcome}] {finding.text}", highlight=False)
+
+
+@app.command("report")
+def report(
+    rule_set: str = typer.Argument(..., help="Rule-set code, e.g. MOSCOW-REDUCTION-1997."),
+    year: int = typer.Argument(..., min=1990, max=2100),
+    username: str = typer.Option(..., "--as", help="A liaison officer or analyst of a party."),
+    as_of: str | None = typer.Option(None, help="Judge missing notifications as of YYYY-MM-DD."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the CSV form."),
+    database_url: str | None = DatabaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """A regime's compliance report for a year, as one of its parties sees it."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+    with transaction(database_url) as session:
+        actor = actor_for_username(session, username)
+        found = compliance.report(session, actor, rule_set, year, as_of=day)
+    if as_csv:
+        typer.echo(compliance.as_csv(found), nl=False)
+        return
+    if emit(found, as_json):
+        return
+    table = Table(
+        "state", "notified", "on time", "late", "undated", "voluntary", "missing",
+        "no observers", "annual data", "open clar.",
+        title=f"{found.title}, {found.year} (as of {found.as_of})",
+    )  # fmt: skip
+    for s in found.states:
+        table.add_row(
+            s.state, str(s.notifications), str(s.on_time), str(s.late), str(s.required_undated),
+            str(s.voluntary), str(len(s.missing)), str(len(s.observers_not_invited)),
+            "yes" if s.annual_data else "no", str(s.open_clarifications),
+        )  # fmt: skip
+    console.print(table)
+    ceilings = Table("rule", "whose", "category", "sector", "limit", "holding", "outcome")
+    for c in found.ceilings:
+        ceilings.add_row(
+            c.cite, c.state or c.side or "", c.category, c.sector or "",
+            "not read" if c.limit is None else f"{c.limit:,.0f}",
+            "" if c.holding is None else f"{c.holding:,}", c.outcome,
+        )  # fmt: skip
+    if found.ceilings:
+        console.print(ceilings)
+
+
+@app.command("deliver")
+def deliver(
+    loop: bool = typer.Option(False, "--loop", help="Keep delivering until interrupted."),
+    interval: float = typer.Option(5.0, min=0.5, help="Seconds between rounds with --loop."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Post due webhook deliveries (signed, retried with back-off), once or in a loop; for
+    nodes that run delivery apart from the web workers (INDIVISIBLE_WEBHOOK_INTERVAL_SECONDS=0)."""
+    while True:
+        with transaction(database_url) as session:
+            delivered, failed = events.deliver_due(session)
+        console.print(f"{delivered} delivered, {failed} failed attempts")
+        if not loop:
+            return
+        time.sleep(interval)

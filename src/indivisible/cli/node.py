@@ -15,6 +15,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.cbm.demo import create_demo_cbm
 from indivisible.cli.common import DatabaseOption, console, settings, transaction
 from indivisible.cli.registry import print_report
 from indivisible.config import get_settings
@@ -204,10 +205,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(database_url: str | None = DatabaseOption) -> None:
         """Create the demo accounts (printed once, with passwords and API tokens) and, on a node
-        with no TAXII collection yet, two demo collections with two reports that correlate."""
+        with no TAXII collection yet, two demo collections with two reports that correlate; on
+        one with no CBM notification yet, a demonstration year of confidence-building."""
         with transaction(database_url) as session:
             created = create_demo_accounts(session)
             create_demo_sharing(session)
+            create_demo_cbm(session)
         print_accounts(created)
 
     @app.command()
@@ -246,6 +249,7 @@ def register(app: typer.Typer) -> None:
         with transaction(database_url) as session:
             created = create_demo_accounts(session)
             create_demo_sharing(session)
+            create_demo_cbm(session)
         print_accounts(created)
         console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
         serve(host=host, port=port, workers=1, database_url=database_url)

@@ -1,18 +1,20 @@
-"""Web pages of the CBM module: the notification form, the list (sent and inbox) and one
-notification with its findings, recipients and clarification requests."""
+"""Web pages of the CBM module: the notification form, the list (sent and inbox), one
+notification with its findings, recipients and clarification requests, and the compliance
+report of a regime for a year."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from indivisible.auth.principal import Actor
-from indivisible.cbm import service
+from indivisible.cbm import compliance, service
 from indivisible.cbm.ruleset import ActivityKind, Category
-from indivisible.cbm.schemas import NotificationCreate
+from indivisible.cbm.schemas import NotificationCreate, StateCompliance
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
@@ -159,3 +161,57 @@ def notification_page(notification_id: RowId, page: WebPage, session: DbSession)
         n=found,
         explain=lambda f: page.gettext(f.message).format(**f.params),
     )
+
+
+LABELS.update(
+    {
+        "held": _("held"),
+        "within": _("within the limit"),
+        "exceeded": _("exceeded"),
+        "no-data": _("no data"),
+        "on_time": _("on time"),
+        "required_undated": _("required, notice period not encoded"),
+        "missing": _("missing"),
+        "inspection": _("inspection"),
+        "evaluation-visit": _("evaluation visit"),
+    }
+)
+
+# The parts of a state's notification record, in the order the chart stacks them.
+CHART_PARTS = ("on_time", "late", "required_undated", "voluntary", "missing")
+
+
+@router.get("/cbm/compliance", response_class=HTMLResponse)
+def compliance_index(page: WebPage, year: int | None = None) -> HTMLResponse:
+    chosen = year if year is not None and 1990 <= year <= 2100 else date.today().year
+    return page.render(
+        "cbm_compliance_index.html",
+        regimes=[service.rule_set_summary(r) for r in service.rule_sets()],
+        year=chosen,
+    )
+
+
+@router.get("/cbm/compliance/{rule_set}/{year}", response_class=HTMLResponse)
+def compliance_page(
+    rule_set: Annotated[str, Path(max_length=60)],
+    year: Annotated[int, Path(ge=1990, le=2100)],
+    page: WebPage,
+    session: DbSession,
+) -> HTMLResponse:
+    found = compliance.report(session, _actor(page), rule_set, year)
+    # Bars are drawn to a common scale: the busiest state's record fills the width.
+    widest = max(
+        [sum(_part(s, p) for p in CHART_PARTS) for s in found.states] + [1],
+    )
+    return page.render(
+        "cbm_compliance.html",
+        report=found,
+        parts=CHART_PARTS,
+        widest=widest,
+        part=_part,
+    )
+
+
+def _part(state: StateCompliance, name: str) -> int:
+    value = getattr(state, name)
+    return len(value) if isinstance(value, list) else int(value)

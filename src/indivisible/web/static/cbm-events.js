@@ -1,0 +1,27 @@
+// Tells a signed-in liaison officer or analyst of new CBM items as they are committed, by
+// server-sent events (/api/v1/cbm/events). The texts come translated in data attributes of
+// the list they are added to, so nothing user-facing is written here.
+(function () {
+  "use strict";
+  var list = document.getElementById("cbm-live");
+  if (!list || !window.EventSource) {
+    return;
+  }
+  var source = new EventSource("/api/v1/cbm/events");
+  var kinds = ["notification", "clarification", "answer", "calendar", "verification", "decision", "report"];
+  kinds.forEach(function (kind) {
+    source.addEventListener(kind, function (message) {
+      var event = JSON.parse(message.data);
+      var template = list.getAttribute("data-" + kind) || kind;
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = event.kind === "notification" || event.kind === "clarification" || event.kind === "answer"
+        ? "/cbm/notifications/" + event.subject_id
+        : "/cbm/compliance";
+      link.textContent = template.replace("{state}", event.from_state || "").replace("{id}", String(event.subject_id));
+      item.appendChild(link);
+      list.insertBefore(item, list.firstChild);
+      list.hidden = false;
+    });
+  });
+})();
