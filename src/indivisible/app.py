@@ -19,7 +19,7 @@ from indivisible.cbm import service as cbm_service
 from indivisible.config import Settings, get_settings
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.errors import IndivisibleError, InvalidInput, NotAuthenticated, PayloadTooLarge
-from indivisible.i18n import _, negotiate, translations
+from indivisible.i18n import LANG_COOKIE, _, negotiate, translations
 from indivisible.i18n.validation import describe
 from indivisible.sharing.taxii import TAXII, is_taxii
 from indivisible.sharing.taxii import error_body as taxii_error
@@ -37,7 +37,7 @@ def request_gettext(request: Request) -> Callable[[str], str]:
     """Translations for the language the client asked for (the UI's cookie, then Accept-Language)."""
     settings: Settings = request.app.state.settings
     locale = negotiate(
-        request.cookies.get("indivisible_lang"),
+        request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
         settings.default_locale,
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from indivisible.auth import service as auth_service
@@ -55,6 +56,14 @@ notification:
       any_of:
         - {category: personnel, at_least: {value: 9000, cite: "T2", source: test}}
     notice_days: {value: 42, cite: "T2", source: test}
+    content: [purpose]
+annual_exchange:
+  id: t7
+  cite: "T7"
+  source: test
+  due: "12-15"
+  year_offset: -1
+  categories: [personnel]
 ceilings:
   - id: t3
     category: personnel
@@ -154,6 +163,9 @@ def test_late_notification_from_filing_to_compliance_report(
     assert late["outcome"] == "late"
     assert late["text"] == "T2: notified 30 days ahead, 42 required: 12 days late."
 
+    lacking = next(f for f in notification["findings"] if f["outcome"] == "incomplete")
+    assert lacking["text"] == "T2: the notification lacks required content: purpose."
+
     # B finds it in its inbox, with the same findings.
     inbox = client.get("/api/v1/cbm/notifications?box=inbox", headers=tokens["b"]).json()
     mine = next(n for n in inbox if n["id"] == notification["id"])
@@ -170,6 +182,7 @@ def test_late_notification_from_filing_to_compliance_report(
     assert report.status_code == 200, report.text
     kaz = next(s for s in report.json()["states"] if s["state"] == "KAZ")
     assert (kaz["late"], kaz["on_time"], kaz["open_clarifications"]) == (1, 0, 1)
+    assert kaz["incomplete"] == [notification["id"]]
 
     answered = client.post(
         f"/api/v1/cbm/clarifications/{asked.json()['id']}/answer",
@@ -216,6 +229,13 @@ def test_late_notification_from_filing_to_compliance_report(
     kaz = next(s for s in again.json()["states"] if s["state"] == "KAZ")
     assert kaz["constraints_broken"] == [second["id"]]
 
+    pdf = client.get(
+        f"/api/v1/cbm/compliance/TEST-NOTICE-42/{year}/report.pdf?lang=ru", headers=tokens["b"]
+    )
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    # The column heading "Late" in Russian, and the row of the state that filed late.
+    assert "С опозданием" in _pdf_text(pdf.content) and "KAZ" in _pdf_text(pdf.content)
+
     # C is no party: the notification, the inbox and the report are all closed to it.
     assert (
         client.get(
@@ -228,6 +248,7 @@ def test_late_notification_from_filing_to_compliance_report(
     for path in (
         f"/api/v1/cbm/compliance/TEST-NOTICE-42/{year}",
         f"/api/v1/cbm/compliance/TEST-NOTICE-42/{year}/report.csv",
+        f"/api/v1/cbm/compliance/TEST-NOTICE-42/{year}/report.pdf",
     ):
         hidden = client.get(path, headers=tokens["c"])
         assert hidden.status_code == 404 and "KAZ" not in hidden.text
@@ -239,6 +260,12 @@ def test_late_notification_from_filing_to_compliance_report(
         ).status_code
         == 404
     )
+
+
+def _pdf_text(content: bytes) -> str:
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    # Table cells wrap their words onto several lines.
+    return " ".join(text.split())
 
 
 def fields(answer: Any) -> list[str]:
@@ -270,6 +297,13 @@ def test_annual_data_calendars_and_quotas_in_the_report(
         json={"rule_set": "TEST-NOTICE-42", "year": year, "holdings": [{"category": "personnel", "count": 40000}]},
         headers=tokens["b"],
     ).status_code == 201  # fmt: skip
+    # T7 exchanges personnel only.
+    tanks = client.post(
+        "/api/v1/cbm/annual-data",
+        json={"rule_set": "TEST-NOTICE-42", "year": year, "holdings": [{"category": "battle-tanks", "count": 1}]},
+        headers=tokens["a"],
+    )  # fmt: skip
+    assert tanks.status_code == 422 and fields(tanks) == ["holdings.0.category"]
     # Planned, required by T2 (20,000 over 9,000), begun, never notified: missing.
     calendar = client.post(
         "/api/v1/cbm/calendars",
@@ -318,6 +352,9 @@ def test_annual_data_calendars_and_quotas_in_the_report(
     states = {s.state: s for s in found.states}
     assert states["KAZ"].missing == [planned[0]["id"]]
     assert states["KAZ"].annual_data and states["CHN"].annual_data
+    # Due on 15 December of the year before (T7); sent through the API today, so late.
+    assert found.annual_data_due == date(year - 1, 12, 15)
+    assert states["KAZ"].annual_data_late is True and states["RUS"].annual_data_late is None
     assert not states["RUS"].annual_data
     ceilings = {c.state: c for c in found.ceilings}
     assert (ceilings["KAZ"].outcome, ceilings["KAZ"].holding) == ("exceeded", 60000)

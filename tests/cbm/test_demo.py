@@ -3,12 +3,17 @@ shows the cases it was made for."""
 
 from __future__ import annotations
 
+import io
+
+import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from indivisible.auth.principal import Actor, Role
 from indivisible.cbm import compliance, demo, geography
 from indivisible.cbm.models import Notification
+from indivisible.i18n import translations
 
 SIDES = [("CHN", "KAZ"), ("CHN", "KGZ"), ("CHN", "RUS"), ("CHN", "TJK")]
 
@@ -45,3 +50,25 @@ def test_the_demo_year_shows_what_it_was_made_for(db: Session) -> None:
     used = {(q.rule, q.receiving_state): (q.used, q.refused) for q in moscow.quotas}
     assert used[("verification-ii-after", "CHN")] == (1, 1)
     assert used[("verification-ii-after", "KAZ")] == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "exceeded", "state"),
+    [("en", "Compliance", "exceeded", "State"), ("ru", "Соблюдение", "превышен", "Государство"),
+     ("zh", "遵约情况", "超出", "国家")],
+)  # fmt: skip
+def test_the_pdf_report_says_it_in_each_language(
+    db: Session, lang: str, title: str, exceeded: str, state: str
+) -> None:
+    demo.create_demo_cbm(db)
+    kaz = Actor(label="test", role=Role.liaison, state_code="KAZ")
+    found = compliance.report(db, kaz, "MOSCOW-REDUCTION-1997", demo.DEMO_YEAR)
+    pdf = compliance.as_pdf(found, translations(lang).gettext, lang)
+    assert pdf.startswith(b"%PDF-")
+    # The same report gives the same bytes.
+    assert compliance.as_pdf(found, translations(lang).gettext, lang) == pdf
+    text = " ".join(
+        "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split()
+    )
+    assert title in text and exceeded in text and state in text
+    assert "11,600" in text and "11,000" in text

@@ -221,3 +221,19 @@ def test_more_earlier_activities_never_unbreak_a_constraint(
     after = engine.constraints(rules(), activity(personnel=personnel), {"p-5": earlier + more})
     if before and before[0].outcome is Outcome.exceeded:
         assert after[0].outcome is Outcome.exceeded
+
+
+def test_a_required_notification_without_its_required_content_says_what_it_lacks() -> None:
+    data = yaml.safe_load(RULES)
+    data["notification"][0]["content"] = ["purpose", "observers-invited"]
+    parsed, problems = parse_text(yaml.safe_dump(data), "test")
+    assert parsed is not None, problems
+    findings = engine.check(parsed, activity(personnel=10000))
+    lacking = [f for f in findings if f.outcome is Outcome.incomplete]
+    assert [f.message.format(**f.params) for f in lacking] == [
+        "§2: the notification lacks required content: purpose, observers-invited."
+    ]
+    # Below the threshold nothing is required, so nothing is lacking either.
+    assert not [
+        f for f in engine.check(parsed, activity(personnel=100)) if f.outcome is Outcome.incomplete
+    ]

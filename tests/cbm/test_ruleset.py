@@ -170,6 +170,25 @@ def test_a_minimal_rule_set_parses() -> None:
             lambda d: d["notification"][0]["trigger"]["any_of"][0].update(category="spearmen"),
             "category",
         ),
+        (lambda d: d["notification"][0].update(content=["colour"]), "notification.0.content.0"),
+        (
+            lambda d: d.update(
+                annual_exchange={"id": "x", "cite": "§9", "source": "text", "due": "02-30"}
+            ),
+            "not a day of every year",
+        ),
+        (
+            lambda d: d.update(
+                annual_exchange={
+                    "id": "x",
+                    "cite": "§9",
+                    "source": "text",
+                    "due": "12-15",
+                    "year_offset": 1,
+                }
+            ),
+            "annual_exchange.year_offset",
+        ),
     ],
 )
 def test_bad_rule_sets_are_refused_naming_the_field_and_rule(change: Any, expected: str) -> None:

@@ -38,7 +38,7 @@ from indivisible.cbm.schemas import (
 )
 from indivisible.deps import CurrentActor, DbSession, RowId
 from indivisible.errors import PROBLEM_RESPONSES, PermissionDenied
-from indivisible.i18n import _
+from indivisible.i18n import LANG_COOKIE, _, negotiate, translations
 
 router = APIRouter(prefix="/api/v1/cbm", tags=["cbm"], responses=PROBLEM_RESPONSES)
 
@@ -302,3 +302,30 @@ def list_webhooks(session: DbSession, actor: CurrentActor) -> list[WebhookRead]:
 def delete_webhook(webhook_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     events.delete_webhook(session, actor, webhook_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/compliance/{rule_set}/{year}/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def compliance_pdf(
+    request: Request,
+    rule_set: RuleSetCode,
+    year: ReportYear,
+    session: DbSession,
+    actor: CurrentActor,
+    lang: Annotated[Literal["en", "ru", "zh"] | None, Query()] = None,
+) -> Response:
+    """The same report as a printable PDF, in ``lang`` or the language of the request."""
+    locale = lang or negotiate(
+        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    )
+    found = compliance.report(session, actor, rule_set, year)
+    return Response(
+        compliance.as_pdf(found, translations(locale).gettext, locale),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="compliance-{rule_set}-{year}-{locale}.pdf"'
+        },
+    )

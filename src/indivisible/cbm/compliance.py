@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
 from pydantic import TypeAdapter
@@ -41,8 +41,10 @@ from indivisible.cbm.schemas import (
     StateLocation,
 )
 from indivisible.cbm.service import REQUIRED, area_of, rule_sets, utc
+from indivisible.cbm.vocabulary import VOCABULARY
 from indivisible.errors import NotFound
 from indivisible.i18n import _
+from indivisible.pdf import Bar, Document
 
 _LOCATION: TypeAdapter[PointLocation | PolygonLocation | StateLocation] = TypeAdapter(
     PointLocation | PolygonLocation | StateLocation
@@ -110,7 +112,9 @@ def report(
             missing=[],
             observers_not_invited=[],
             constraints_broken=[],
+            incomplete=[],
             annual_data=False,
+            annual_data_late=None,
             open_clarifications=0,
             overdue_clarifications=0,
         )
@@ -140,6 +144,8 @@ def report(
             for f in findings[notification.id]
         ):
             row.constraints_broken.append(notification.id)
+        if any(f.outcome == Outcome.incomplete.value for f in findings[notification.id]):
+            row.incomplete.append(notification.id)
         invited = set(notification.observers_invited.split())
         others = set(parties) - {notification.state_code}
         if (
@@ -159,16 +165,22 @@ def report(
             )
         )
     )
+    due = rules.annual_exchange.due_for(year) if rules.annual_exchange else None
     for data in annual:
         if data.state_code in states:
             states[data.state_code].annual_data = True
+            states[data.state_code].annual_data_late = (
+                None if due is None else data.submitted_on > due
+            )
     _clarifications(session, under, states, datetime.now(UTC))
 
     return ComplianceReport(
         rule_set=code,
         title=rules.title.en,
+        titles={k: v for k, v in rules.title.model_dump().items() if v},
         year=year,
         as_of=today,
+        annual_data_due=due,
         states=list(states.values()),
         ceilings=ceilings(rules, parties, annual),
         quotas=_quotas(session, actor, rules, year, parties),
@@ -370,6 +382,10 @@ def as_csv(found: ComplianceReport) -> str:
         writer.writerow(
             [*base, "state", row.state, "", "", "constraints_broken", len(row.constraints_broken)]
         )
+        writer.writerow([*base, "state", row.state, "", "", "incomplete", len(row.incomplete)])
+        writer.writerow(
+            [*base, "state", row.state, "", "", "annual_data_late", row.annual_data_late]
+        )
     for check in found.ceilings:
         whom = check.state or check.side or ""
         subject = f"{check.category}{'/' + check.sector if check.sector else ''}"
@@ -398,3 +414,121 @@ def as_csv(found: ComplianceReport) -> str:
             ]
         )
     return out.getvalue()
+
+
+# Colours of the notification record's parts, as on the web page.
+_PART_COLOURS = {
+    "on_time": "#15803d",
+    "late": "#b91c1c",
+    "required_undated": "#b45309",
+    "voluntary": "#93c5fd",
+    "missing": "#111827",
+}
+_OUTCOME_COLOURS = {"held": "#15803d", "exceeded": "#b91c1c", "no-data": "#9ca3af"}
+
+
+def as_pdf(found: ComplianceReport, gettext: Callable[[str], str], locale: str = "en") -> bytes:
+    """The report as a printable PDF in ``locale`` (``gettext`` translating into it)."""
+    t = gettext
+
+    def word(value: str) -> str:
+        return t(VOCABULARY.get(value, value))
+
+    title = found.titles.get(locale) or found.title
+    doc = Document(
+        title=f"{t(_('Compliance'))}: {title}, {found.year}",
+        subject=found.rule_set,
+        cjk=locale == "zh",
+    )
+    doc.paragraph(
+        t(_("Computed from the record on {date}; nothing in it is typed in.")).format(
+            date=found.as_of
+        ),
+        note=True,
+    )
+    if found.annual_data_due is not None:
+        doc.paragraph(
+            t(_("Annual data due by {date}.")).format(date=found.annual_data_due), note=True
+        )
+    doc.heading(t(_("Notifications by state")))
+    doc.bars(
+        [
+            Bar(
+                s.state,
+                [
+                    (float(len(v) if isinstance(v := getattr(s, part), list) else v), colour)
+                    for part, colour in _PART_COLOURS.items()
+                ],
+            )
+            for s in found.states
+        ]
+    )
+    doc.paragraph("  ".join(f"■ {word(part)}" for part in _PART_COLOURS), note=True)
+    doc.table(
+        [
+            t(_("State")), t(_("Notifications")), t(_("On time")), t(_("Late")),
+            t(_("Required, notice period not encoded")), t(_("Voluntary")), t(_("Missing")),
+            t(_("Observers not invited")), t(_("Constraints broken")), t(_("Incomplete")),
+            t(_("Annual data")),
+            t(_("Open clarification requests")),
+        ],
+        [
+            [
+                s.state, s.notifications, s.on_time, s.late, s.required_undated, s.voluntary,
+                len(s.missing), len(s.observers_not_invited), len(s.constraints_broken),
+                len(s.incomplete),
+                t(_("sent late")) if s.annual_data_late
+                else t(_("sent")) if s.annual_data else t(_("not sent")),
+                f"{s.open_clarifications}"
+                + (f" ({t(_('{n} overdue')).format(n=s.overdue_clarifications)})" if s.overdue_clarifications else ""),
+            ]
+            for s in found.states
+        ],
+    )  # fmt: skip
+    doc.heading(t(_("Ceilings")))
+    if found.ceilings:
+        doc.bars(
+            [
+                Bar(
+                    f"{c.state or c.side} {c.sector or ''}".strip(),
+                    [(float(c.holding or 0), _OUTCOME_COLOURS.get(c.outcome, "#9ca3af"))],
+                    limit=c.limit,
+                )
+                for c in found.ceilings
+            ]
+        )
+        doc.table(
+            [t(_("Rule")), t(_("Whose forces")), t(_("Category")), t(_("Sector")),
+             t(_("Limit")), t(_("Holding")), t(_("Outcome"))],
+            [
+                [
+                    c.cite, c.state or c.side or "", word(c.category), c.sector or "—",
+                    t(_("not read")) if c.limit is None else f"{c.limit:,.0f}",
+                    "—" if c.holding is None else f"{c.holding:,}",
+                    word(c.outcome)
+                    + (f" ({t(_('no annual data from {states}')).format(states=', '.join(c.missing))})" if c.missing else ""),
+                ]
+                for c in found.ceilings
+            ],
+        )  # fmt: skip
+    else:
+        doc.paragraph(t(_("This regime encodes no ceilings.")))
+    doc.heading(t(_("Verification quotas")))
+    if found.quotas:
+        doc.table(
+            [t(_("Rule")), t(_("Kind")), t(_("Receiving state")), t(_("Quota per year")),
+             t(_("Used")), t(_("Refused")), t(_("Requested beyond the quota"))],
+            [
+                [q.cite + (f" ({q.sector})" if q.sector else ""), word(q.kind), q.receiving_state,
+                 t(_("not read")) if q.per_year is None else f"{q.per_year:g}",
+                 q.used, q.refused, q.beyond_quota]
+                for q in found.quotas
+            ],
+        )  # fmt: skip
+    else:
+        doc.paragraph(t(_("This regime encodes no verification quotas.")))
+    if found.gaps:
+        doc.heading(t(_("What this rule set does not encode")))
+        for gap in found.gaps:
+            doc.paragraph(f"{gap['cite']}: {gap['topic']}. {gap['note']}", note=True)
+    return doc.render()

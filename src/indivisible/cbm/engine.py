@@ -37,6 +37,8 @@ class Activity:
     area: geography.Area
     forces: Mapping[Category, int]
     notified_on: date
+    purpose: str | None = None
+    observers_invited: tuple[str, ...] = ()
 
 
 class Topic(StrEnum):
@@ -58,6 +60,7 @@ class Outcome(StrEnum):
     unknown = "unknown"
     invite = "invite"
     voluntary = "voluntary"
+    incomplete = "incomplete"
     within = "within"
     exceeded = "exceeded"
 
@@ -176,6 +179,32 @@ def _notification(rules: RuleSet, rule: NotificationRule, activity: Activity) ->
     )
 
 
+def _missing_content(rule: NotificationRule, activity: Activity) -> list[str]:
+    given = {
+        "purpose": bool((activity.purpose or "").strip()),
+        "forces": any(count > 0 for count in activity.forces.values()),
+        "observers-invited": bool(activity.observers_invited),
+    }
+    return [item for item in rule.content if not given[item]]
+
+
+def _content(rules: RuleSet, rule: NotificationRule, activity: Activity) -> Finding | None:
+    """A required notification that lacks what the rule says it must contain."""
+    missing = _missing_content(rule, activity)
+    if not missing:
+        return None
+    return Finding(
+        rule_set=rules.code,
+        rule=rule.id,
+        topic=Topic.notification,
+        outcome=Outcome.incomplete,
+        cite=rule.cite,
+        source=rule.source,
+        message=_("{cite}: the notification lacks required content: {items}."),
+        params={"cite": rule.cite, "items": ", ".join(missing)},
+    )
+
+
 def _observation(rules: RuleSet, rule: ObservationRule, activity: Activity) -> Finding | None:
     reached, threshold = met(rule.trigger, activity.forces)
     if reached is Met.no:
@@ -246,7 +275,12 @@ def check(rules: RuleSet, activity: Activity) -> list[Finding]:
     ]
     for rule in rules.notification:
         if where.inside and activity.kind in rule.activities:
-            findings.append(_notification(rules, rule, activity))
+            decided = _notification(rules, rule, activity)
+            findings.append(decided)
+            if decided.outcome in (Outcome.on_time, Outcome.late, Outcome.required):
+                lacking = _content(rules, rule, activity)
+                if lacking is not None:
+                    findings.append(lacking)
     for observation in rules.observation:
         if where.inside or observation.beyond_area:
             found = _observation(rules, observation, activity)

@@ -128,6 +128,19 @@ def submit_annual_data(
                     "sectors": ", ".join(sorted(sectors)) or "-",
                 },
             )
+    exchanged = rules.annual_exchange.categories if rules.annual_exchange else []
+    for index, holding in enumerate(data.holdings):
+        if exchanged and holding.category not in exchanged:
+            raise InvalidInput(
+                _("{rule_set} does not exchange {category}; it exchanges: {categories}."),
+                code="category_not_exchanged",
+                field=f"holdings.{index}.category",
+                params={
+                    "rule_set": rules.code,
+                    "category": holding.category.value,
+                    "categories": ", ".join(c.value for c in exchanged),
+                },
+            )
     holdings: list[dict[str, object]] = [
         {"sector": h.sector, "category": h.category.value, "count": h.count} for h in data.holdings
     ]

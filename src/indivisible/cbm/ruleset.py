@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -106,12 +107,16 @@ class Rule(Entry):
     note: str | None = None
 
 
+# What a notification must say, beyond its kind, dates and location (which it always has).
+Content = Literal["purpose", "forces", "observers-invited"]
+
+
 class NotificationRule(Rule):
     activities: list[ActivityKind] = Field(min_length=1)
     # None: every covered activity is notified, whatever its size.
     trigger: Trigger | None = None
     notice_days: Cited
-    content: list[str] = Field(default_factory=list)
+    content: list[Content] = Field(default_factory=list)
 
 
 class ObservationRule(Rule):
@@ -155,6 +160,29 @@ class Clarification(Rule):
     reply_hours: Cited | None = None
 
 
+class AnnualExchange(Rule):
+    """The annual information exchange: what is sent and by when."""
+
+    # Month and day, e.g. "12-15", in the data's year plus year_offset (-1: the year before).
+    due: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+    year_offset: int = Field(default=0, ge=-1, le=0)
+    # The categories exchanged; empty: any.
+    categories: list[Category] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _real_day(self) -> AnnualExchange:
+        month, day = (int(part) for part in self.due.split("-"))
+        try:
+            date(2001, month, day)
+        except ValueError:
+            raise ValueError(f"{self.due} is not a day of every year") from None
+        return self
+
+    def due_for(self, year: int) -> date:
+        month, day = (int(part) for part in self.due.split("-"))
+        return date(year + self.year_offset, month, day)
+
+
 class Gap(Entry):
     """Something the regime requires that this file does not encode, and why."""
 
@@ -179,6 +207,7 @@ class RuleSet(Entry):
     ceilings: list[Ceiling] = Field(default_factory=list)
     quotas: list[Quota] = Field(default_factory=list)
     clarification: Clarification | None = None
+    annual_exchange: AnnualExchange | None = None
     gaps: list[Gap] = Field(default_factory=list)
 
     @model_validator(mode="after")

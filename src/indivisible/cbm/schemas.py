@@ -295,7 +295,11 @@ class StateCompliance(BaseModel):
     observers_not_invited: list[int]
     # Activities that broke a constraint on how many of their size a period allows.
     constraints_broken: list[int]
+    # Required notifications lacking content their rule requires.
+    incomplete: list[int]
     annual_data: bool
+    # Sent after the regime's due date (None: not sent, or the regime sets no date).
+    annual_data_late: bool | None
     # Clarification requests this state has not answered, and of those past their deadline.
     open_clarifications: int
     overdue_clarifications: int
@@ -304,8 +308,12 @@ class StateCompliance(BaseModel):
 class ComplianceReport(BaseModel):
     rule_set: str
     title: str
+    # The regime's title by language (en, ru, zh where the file gives it).
+    titles: dict[str, str] = {}
     year: int
     as_of: date
+    # When the year's annual data was due, where the rule set encodes it.
+    annual_data_due: date | None = None
     states: list[StateCompliance]
     ceilings: list[CeilingCheck]
     quotas: list[QuotaUse]

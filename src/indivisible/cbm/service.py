@@ -145,6 +145,8 @@ def file_notification(
         area=area,
         forces=dict(data.forces),
         notified_on=day,
+        purpose=data.purpose,
+        observers_invited=tuple(data.observers_invited),
     )
     findings: list[tuple[ruleset.RuleSet, engine.Finding]] = []
     recipients: dict[str, set[str]] = {}

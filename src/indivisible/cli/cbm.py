@@ -22,6 +22,7 @@ from indivisible.cli.common import (
     transaction,
 )
 from indivisible.config import get_settings
+from indivisible.i18n import LOCALES, translations
 from indivisible.sharing.transfer import actor_for_username
 
 app = typer.Typer(
@@ -168,6 +169,8 @@ def report(
     username: str = typer.Option(..., "--as", help="A liaison officer or analyst of a party."),
     as_of: str | None = typer.Option(None, help="Judge missing notifications as of YYYY-MM-DD."),
     as_csv: bool = typer.Option(False, "--csv", help="Print the CSV form."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Write the PDF form to this file."),
+    lang: str = typer.Option("en", help="Language of the PDF: en, ru or zh."),
     database_url: str | None = DatabaseOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -179,6 +182,12 @@ def report(
     with transaction(database_url) as session:
         actor = actor_for_username(session, username)
         found = compliance.report(session, actor, rule_set, year, as_of=day)
+    if pdf is not None:
+        if lang not in LOCALES:
+            raise typer.BadParameter("en, ru or zh", param_hint="--lang")
+        pdf.write_bytes(compliance.as_pdf(found, translations(lang).gettext, lang))
+        console.print(f"wrote {pdf}")
+        return
     if as_csv:
         typer.echo(compliance.as_csv(found), nl=False)
         return

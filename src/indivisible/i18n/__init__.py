@@ -18,6 +18,10 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
 CATALOGUES = Path(__file__).parent
 
 
+# The cookie that keeps a user's choice of language.
+LANG_COOKIE = "indivisible_lang"
+
+
 def _(message: str) -> str:
     """Marks a string for extraction where it is defined; it is translated where it is shown."""
     return message

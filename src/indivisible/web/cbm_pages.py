@@ -15,6 +15,7 @@ from indivisible.auth.principal import Actor
 from indivisible.cbm import compliance, service
 from indivisible.cbm.ruleset import ActivityKind, Category
 from indivisible.cbm.schemas import NotificationCreate, StateCompliance
+from indivisible.cbm.vocabulary import VOCABULARY
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
@@ -23,35 +24,8 @@ from indivisible.web.pages import _check_form_csrf as check_form_csrf
 
 router = APIRouter(include_in_schema=False)
 
-LABELS.update(
-    {
-        "exercise": _("exercise"),
-        "transfer": _("transfer"),
-        "concentration": _("concentration"),
-        "alert": _("alert activity"),
-        "river-ship-entry": _("river combat ships entering the zone"),
-        "personnel": _("personnel"),
-        "battle-tanks": _("battle tanks"),
-        "armoured-combat-vehicles": _("armoured combat vehicles"),
-        "artillery": _("artillery"),
-        "combat-aircraft": _("combat aircraft"),
-        "combat-helicopters": _("combat helicopters"),
-        "aircraft-sorties": _("aircraft sorties"),
-        "airborne-troops": _("airborne troops"),
-        "amphibious-troops": _("amphibious troops"),
-        "border-troops": _("border troops"),
-        "inside": _("inside"),
-        "outside": _("outside"),
-        "uncertain": _("uncertain"),
-        "required": _("required"),
-        "not-required": _("not required"),
-        "on-time": _("on time"),
-        "late": _("late"),
-        "unknown": _("unknown"),
-        "invite": _("observers due"),
-        "voluntary": _("voluntary"),
-    }
-)
+LABELS.update(VOCABULARY)
+
 
 # The categories the form asks for; the API takes every category.
 FORM_CATEGORIES = [
@@ -162,20 +136,6 @@ def notification_page(notification_id: RowId, page: WebPage, session: DbSession)
         explain=lambda f: page.gettext(f.message).format(**f.params),
     )
 
-
-LABELS.update(
-    {
-        "held": _("held"),
-        "within": _("within the limit"),
-        "exceeded": _("exceeded"),
-        "no-data": _("no data"),
-        "on_time": _("on time"),
-        "required_undated": _("required, notice period not encoded"),
-        "missing": _("missing"),
-        "inspection": _("inspection"),
-        "evaluation-visit": _("evaluation visit"),
-    }
-)
 
 # The parts of a state's notification record, in the order the chart stacks them.
 CHART_PARTS = ("on_time", "late", "required_undated", "voluntary", "missing")

@@ -18,14 +18,13 @@ from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import new_secret, same
 from indivisible.deps import SESSION_COOKIE, DbSession
 from indivisible.errors import IndivisibleError, NotAuthenticated, PermissionDenied
-from indivisible.i18n import LANGUAGE_NAMES, LOCALES, _, negotiate, translations
+from indivisible.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, _, negotiate, translations
 from indivisible.registry import service
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Organisation, State
 from indivisible.web.worldmap import render_svg
 
 HERE = Path(__file__).parent
-LANG_COOKIE = "indivisible_lang"
 LOGIN_CSRF_COOKIE = "indivisible_login_csrf"
 NO_NUL = r"^[^\x00]*$"
 
