@@ -347,6 +347,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from indivisible.web.sharing_pages import router as sharing_pages
 
     app.include_router(sharing_pages)
+    from indivisible.crisis.api import router as crisis_router
+
+    app.include_router(crisis_router)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:

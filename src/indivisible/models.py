@@ -15,6 +15,7 @@ from indivisible.cbm.models import (
     Webhook,
     WebhookDelivery,
 )
+from indivisible.crisis.models import AssistanceRequest, Crisis, Decision, DecisionPosition
 from indivisible.db import Base
 from indivisible.registry.models import (
     Agreement,
@@ -46,6 +47,7 @@ __all__ = [
     "AgreementParty",
     "AnnualData",
     "ApiToken",
+    "AssistanceRequest",
     "Base",
     "Body",
     "Border",
@@ -55,6 +57,9 @@ __all__ = [
     "ChangeRecord",
     "Citation",
     "Clarification",
+    "Crisis",
+    "Decision",
+    "DecisionPosition",
     "FederationLink",
     "Membership",
     "NodeKey",
