@@ -110,13 +110,24 @@ def test_from_request_to_a_closed_decision(
     )
     assert outsider.status_code == 404
     # Only the secretariat closes; then the result is final and positions are closed.
-    assert (
-        client.post(f"/api/v1/crisis/decisions/{number}/close", headers=tokens["kaz"]).status_code
-        == 403
+    close = f"/api/v1/crisis/decisions/{number}/close"
+    # Announced overnight, 6 January 2022 at 01:30 in Yerevan (fictional minute, test only).
+    when = {"time_zone": "Asia/Yerevan", "decided_at": "2022-01-06T01:30:00+04:00"}
+    assert client.post(close, json=when, headers=tokens["kaz"]).status_code == 403
+    before_request = client.post(
+        close, json={**when, "decided_at": "2022-01-05T20:00:00+04:00"}, headers=tokens["csto"]
     )
-    closed = client.post(f"/api/v1/crisis/decisions/{number}/close", headers=tokens["csto"])
+    assert before_request.status_code == 422 and fields(before_request) == ["decided_at"]
+    wrong_offset = client.post(
+        close, json={**when, "decided_at": "2022-01-06T01:30:00+03:00"}, headers=tokens["csto"]
+    )
+    assert wrong_offset.status_code == 422 and fields(wrong_offset) == ["decided_at"]
+    closed = client.post(close, json=when, headers=tokens["csto"])
     assert closed.status_code == 200 and closed.json()["result"] == "adopted"
     assert closed.json()["final"] is True
+    assert closed.json()["decided_local"] == "2022-01-06T01:30+04:00"
+    # Requested 2022-01-05 17:00 UTC, decided 2022-01-05 21:30 UTC: 270 minutes.
+    assert closed.json()["minutes_from_request"] == 270
     late = client.post(
         f"/api/v1/crisis/decisions/{number}/positions",
         json={"position": "against"},
@@ -173,7 +184,11 @@ def test_one_member_against_blocks_and_a_frozen_members_position_does_not_count(
         json={"position": "against"},
         headers=tokens["kaz"],
     )
-    blocked = client.post(f"/api/v1/crisis/decisions/{number}/close", headers=tokens["csto"])
+    blocked = client.post(
+        f"/api/v1/crisis/decisions/{number}/close",
+        json={"time_zone": "Europe/Moscow", "decided_at": "2025-03-02T12:00:00+03:00"},
+        headers=tokens["csto"],
+    )
     assert blocked.json()["result"] == "blocked"
 
 

@@ -503,7 +503,13 @@ BAD_WRITES: list[tuple[str, str, Any, int, str | None]] = [
         "session_on",
     ),
     ("post", "/api/v1/crisis/decisions/999999/positions", {"position": "maybe"}, 422, "position"),
-    ("post", "/api/v1/crisis/decisions/999999/close", None, 404, None),
+    (
+        "post",
+        "/api/v1/crisis/decisions/999999/close",
+        {"time_zone": "Asia/Almaty", "decided_at": "2022-01-06"},
+        422,
+        "decided_at",
+    ),
     ("delete", "/api/v1/cbm/webhooks/999999", None, 403, None),
     ("post", "/api/v1/sharing/groups", {"name": ""}, 422, "name"),
     (

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from indivisible.crisis import service
 from indivisible.crisis.schemas import (
     CrisisRead,
+    DecisionClose,
     DecisionCreate,
     DecisionRead,
     PositionCreate,
@@ -57,8 +58,11 @@ def state_position(
 
 
 @router.post("/decisions/{decision_id}/close", response_model=DecisionRead)
-def close_decision(decision_id: RowId, session: DbSession, actor: CurrentActor) -> DecisionRead:
-    """Close the decision: its result is computed from the positions (the secretariat)."""
-    decision = service.close_decision(session, actor, decision_id)
+def close_decision(
+    decision_id: RowId, data: DecisionClose, session: DbSession, actor: CurrentActor
+) -> DecisionRead:
+    """Close the decision with the moment the body took it: its result is computed from the
+    positions (the secretariat)."""
+    decision = service.close_decision(session, actor, decision_id, data)
     _decision, crisis = service.decision_and_crisis(session, actor, decision.id)
     return service.decision_read(session, decision, crisis)

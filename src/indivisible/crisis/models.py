@@ -61,6 +61,10 @@ class Decision(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # adopted | blocked | not-adopted, once closed.
     result: Mapped[str | None] = mapped_column(String(20))
+    # When the body took the decision (not when it was recorded), in UTC, and the time zone
+    # it was announced in: the measures run from the request to this moment.
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class DecisionPosition(Base):

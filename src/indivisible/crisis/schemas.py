@@ -11,6 +11,19 @@ from indivisible.crisis.rules import Position
 from indivisible.schemas import Input
 
 
+def _known_zone(zone: str) -> str:
+    if zone not in available_timezones():
+        raise ValueError("not an IANA time zone, e.g. Asia/Almaty")
+    return zone
+
+
+def _offset_of_the_zone(moment: datetime, info: ValidationInfo) -> datetime:
+    zone = info.data.get("time_zone")
+    if zone is not None and moment.utcoffset() != moment.astimezone(ZoneInfo(zone)).utcoffset():
+        raise ValueError(f"its UTC offset is not that of {zone} at that moment")
+    return moment
+
+
 class RequestCreate(Input):
     """An affected state's request for assistance, which opens a crisis."""
 
@@ -23,20 +36,18 @@ class RequestCreate(Input):
     requested_at: AwareDatetime = Field(description="With its UTC offset, to the minute.")
     text: str | None = Field(default=None, max_length=20_000)
 
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        if zone not in available_timezones():
-            raise ValueError("not an IANA time zone, e.g. Asia/Almaty")
-        return zone
+    _zone = field_validator("time_zone")(_known_zone)
+    _offset = field_validator("requested_at")(_offset_of_the_zone)
 
-    @field_validator("requested_at")
-    @classmethod
-    def _offset_of_the_zone(cls, moment: datetime, info: ValidationInfo) -> datetime:
-        zone = info.data.get("time_zone")
-        if zone is not None and moment.utcoffset() != moment.astimezone(ZoneInfo(zone)).utcoffset():
-            raise ValueError(f"its UTC offset is not that of {zone} at that moment")
-        return moment
+
+class DecisionClose(Input):
+    """When the body took the decision, with the time zone it was announced in."""
+
+    time_zone: str = Field(min_length=1, max_length=64, description="IANA, e.g. Europe/Moscow.")
+    decided_at: AwareDatetime = Field(description="With its UTC offset, to the minute.")
+
+    _zone = field_validator("time_zone")(_known_zone)
+    _offset = field_validator("decided_at")(_offset_of_the_zone)
 
 
 class DecisionCreate(Input):
@@ -73,6 +84,10 @@ class DecisionRead(BaseModel):
     session_on: date
     question: str
     closed_at: datetime | None
+    decided_at: datetime | None
+    decided_local: str | None
+    # From the request to the decision, in minutes (a measure of the speed of reaction).
+    minutes_from_request: int | None
     # Computed from the positions; final once closed.
     result: str
     final: bool

@@ -6,7 +6,7 @@ order is wrong."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from indivisible.crisis import repository, rules
 from indivisible.crisis.models import AssistanceRequest, Crisis, Decision, DecisionPosition
 from indivisible.crisis.schemas import (
     CrisisRead,
+    DecisionClose,
     DecisionCreate,
     DecisionRead,
     PositionCreate,
@@ -300,14 +301,35 @@ def _outcome(
     return rules.consensus(positions, eligible), eligible
 
 
-def close_decision(session: Session, actor: Actor, decision_id: int) -> Decision:
-    """The secretariat closes the decision; its result is what the positions give."""
+def close_decision(
+    session: Session, actor: Actor, decision_id: int, data: DecisionClose
+) -> Decision:
+    """The secretariat closes the decision with the moment the body took it; its result is
+    what the positions give."""
     decision, crisis = decision_and_crisis(session, actor, decision_id)
     _secretariat_of(actor, crisis.organisation_code)
     if decision.closed_at is not None:
         raise Conflict(_("This decision is closed."), code="decision_closed")
+    request = session.get(AssistanceRequest, decision.request_id)
+    requested = _utc(request.requested_at) if request is not None else None
+    decided = data.decided_at.astimezone(UTC)
+    if requested is not None and decided < requested:
+        raise InvalidInput(
+            _("A decision cannot come before the request of {date}."),
+            code="before_request",
+            field="decided_at",
+            params={"date": requested.isoformat(timespec="minutes")},
+        )
+    if decided > datetime.now(UTC) + timedelta(days=1):
+        raise InvalidInput(
+            _("A decision is recorded once taken, not ahead."),
+            code="in_the_future",
+            field="decided_at",
+        )
     outcome, _eligible = _outcome(session, decision, crisis)
     decision.result = outcome.result.value
+    decision.decided_at = decided
+    decision.decided_time_zone = data.time_zone
     decision.closed_at = datetime.now(UTC)
     session.flush()
     record_change(
@@ -317,7 +339,7 @@ def close_decision(session: Session, actor: Actor, decision_id: int) -> Decision
         subject_type="crisis_decision",
         subject_key=str(decision.id),
         before=None,
-        after={"result": decision.result},
+        after={"result": decision.result, "decided_at": decided.isoformat()},
     )
     return decision
 
@@ -329,12 +351,24 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
         .where(DecisionPosition.decision_id == decision.id)
         .order_by(DecisionPosition.state_code)
     ).all()
+    decided = _utc(decision.decided_at)
+    request = session.get(AssistanceRequest, decision.request_id)
+    requested = _utc(request.requested_at) if request is not None else None
     return DecisionRead(
         id=decision.id,
         body=decision.body_code,
         session_on=decision.session_on,
         question=decision.question,
         closed_at=_utc(decision.closed_at),
+        decided_at=decided,
+        decided_local=decided.astimezone(ZoneInfo(decision.decided_time_zone)).isoformat(
+            timespec="minutes"
+        )
+        if decided is not None and decision.decided_time_zone
+        else None,
+        minutes_from_request=int((decided - requested).total_seconds() // 60)
+        if decided is not None and requested is not None
+        else None,
         result=decision.result or outcome.result.value,
         final=decision.closed_at is not None,
         positions=[
