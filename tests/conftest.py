@@ -182,3 +182,26 @@ def accounts(db: Session) -> dict[str, Account]:
 
 
 DATA_DIR = Path(__file__).parent / "registry" / "fixtures"
+
+
+def bearer_tokens(
+    db: Session, prefix: str, users: dict[str, tuple[Role, str | None, str | None]]
+) -> dict[str, dict[str, str]]:
+    """Principals named ``<prefix>-<name>`` with (role, state, body), each with an API token;
+    answers the Authorization header of each by name."""
+    console = Actor.console("test")
+    headers = {}
+    for name, (role, state, body) in users.items():
+        username = f"{prefix}-{name}"
+        auth_service.create_principal(
+            db,
+            console,
+            PrincipalCreate(
+                username=username, display_name=name, role=role, state=state, body=body,
+                password="long-enough-pw",
+            ),
+        )  # fmt: skip
+        issued = auth_service.issue_token(db, console, TokenCreate(name="t"), for_username=username)
+        headers[name] = {"Authorization": f"Bearer {issued.secret}"}
+    db.commit()
+    return headers

@@ -22,12 +22,11 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.cbm import compliance, service
 from indivisible.cbm.ruleset import parse_text
 from indivisible.config import get_settings
+from tests.conftest import bearer_tokens
 
 NEAR_BORDER = [80.0, 44.5]
 
@@ -111,23 +110,9 @@ def regime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def tokens(db: Session) -> dict[str, dict[str, str]]:
-    console = Actor.console("test")
-    out = {}
-    for name, (role, state) in USERS.items():
-        auth_service.create_principal(
-            db,
-            console,
-            PrincipalCreate(
-                username=f"cc-{name}", display_name=name, role=role, state=state,
-                password="long-enough-pw",
-            ),
-        )  # fmt: skip
-        issued = auth_service.issue_token(
-            db, console, TokenCreate(name="t"), for_username=f"cc-{name}"
-        )
-        out[name] = {"Authorization": f"Bearer {issued.secret}"}
-    db.commit()
-    return out
+    return bearer_tokens(
+        db, "cc", {name: (role, state, None) for name, (role, state) in USERS.items()}
+    )
 
 
 def test_the_test_regime_is_a_valid_rule_set() -> None:

@@ -11,11 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from indivisible.auth import service as auth_service
-from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.auth.principal import Role
 from indivisible.cbm import service
 from indivisible.cbm.models import Clarification, Notification
+from tests.conftest import bearer_tokens
 
 # Near the Sino-Kazakh border (Almaty region), and Astana, far from it.
 NEAR_BORDER = [80.0, 44.5]
@@ -32,23 +31,9 @@ USERS = {
 
 @pytest.fixture
 def tokens(db: Session) -> dict[str, dict[str, str]]:
-    console = Actor.console("test")
-    out = {}
-    for name, (role, state) in USERS.items():
-        auth_service.create_principal(
-            db,
-            console,
-            PrincipalCreate(
-                username=f"cbm-{name}", display_name=name, role=role, state=state,
-                password="long-enough-pw",
-            ),
-        )  # fmt: skip
-        issued = auth_service.issue_token(
-            db, console, TokenCreate(name="t"), for_username=f"cbm-{name}"
-        )
-        out[name] = {"Authorization": f"Bearer {issued.secret}"}
-    db.commit()
-    return out
+    return bearer_tokens(
+        db, "cbm", {name: (role, state, None) for name, (role, state) in USERS.items()}
+    )
 
 
 def exercise(**overrides: Any) -> dict[str, Any]:

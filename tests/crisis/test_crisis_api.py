@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from indivisible.auth import service as auth_service
-from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate, TokenCreate
+from indivisible.auth.principal import Role
 from indivisible.crisis.models import Crisis, Decision, DecisionPosition
+from tests.conftest import bearer_tokens
 
 USERS: dict[str, tuple[Role, str | None, str | None]] = {
     "kaz": (Role.liaison, "KAZ", None),
@@ -31,23 +30,7 @@ USERS: dict[str, tuple[Role, str | None, str | None]] = {
 
 @pytest.fixture
 def tokens(db: Session) -> dict[str, dict[str, str]]:
-    console = Actor.console("test")
-    out = {}
-    for name, (role, state, body) in USERS.items():
-        auth_service.create_principal(
-            db,
-            console,
-            PrincipalCreate(
-                username=f"cr-{name}", display_name=name, role=role, state=state, body=body,
-                password="long-enough-pw",
-            ),
-        )  # fmt: skip
-        issued = auth_service.issue_token(
-            db, console, TokenCreate(name="t"), for_username=f"cr-{name}"
-        )
-        out[name] = {"Authorization": f"Bearer {issued.secret}"}
-    db.commit()
-    return out
+    return bearer_tokens(db, "cr", USERS)
 
 
 def request(**overrides: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from indivisible.auth.principal import Actor
-from indivisible.cbm import compliance, events, exchange, repository, service
+from indivisible.cbm import compliance, events, exchange, service
 from indivisible.cbm.schemas import (
     AnnualDataCreate,
     AnnualDataRead,
@@ -37,8 +37,8 @@ from indivisible.cbm.schemas import (
     WebhookRead,
 )
 from indivisible.deps import CurrentActor, DbSession, RowId
-from indivisible.errors import PROBLEM_RESPONSES, PermissionDenied
-from indivisible.i18n import LANG_COOKIE, _, negotiate, translations
+from indivisible.errors import PROBLEM_RESPONSES
+from indivisible.i18n import LANG_COOKIE, negotiate, translations
 
 router = APIRouter(prefix="/api/v1/cbm", tags=["cbm"], responses=PROBLEM_RESPONSES)
 
@@ -246,11 +246,7 @@ async def event_stream(
     answers, calendar entries and verification requests, as they are committed. A stream
     starts after ``after``, or the ``Last-Event-ID`` header, or (neither given) now; it ends
     after ``max_seconds`` and the browser reconnects where it left off."""
-    if actor.role not in repository.READERS or actor.state_code is None:
-        raise PermissionDenied(
-            _("Only liaison officers and analysts of a state receive events."),
-            code="role_required",
-        )
+    events.ensure_may_listen(actor)
     factory: sessionmaker[Session] = request.app.state.session_factory
     header = request.headers.get("last-event-id", "")
     if after is None and header.isdigit() and len(header) < 11:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
@@ -32,6 +32,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.cbm import repository
 from indivisible.cbm.models import CbmEvent, Webhook, WebhookDelivery
 from indivisible.cbm.schemas import WebhookCreate, WebhookRead
+from indivisible.db import as_utc
 from indivisible.errors import InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
 
@@ -103,7 +104,7 @@ def _subject_url(event: CbmEvent) -> str:
 
 
 def payload(event: CbmEvent) -> dict[str, Any]:
-    created = event.created_at if event.created_at.tzinfo else event.created_at.replace(tzinfo=UTC)
+    created = as_utc(event.created_at) or event.created_at
     return {
         "id": event.id,
         "kind": event.kind,
@@ -113,6 +114,15 @@ def payload(event: CbmEvent) -> dict[str, Any]:
         "url": _subject_url(event),
         "created_at": created.isoformat(),
     }
+
+
+def ensure_may_listen(actor: Actor) -> None:
+    """Events go to a state's liaison officers and analysts, as its inbox does."""
+    if actor.role not in repository.READERS or actor.state_code is None:
+        raise PermissionDenied(
+            _("Only liaison officers and analysts of a state receive events."),
+            code="role_required",
+        )
 
 
 def latest_id(session: Session, actor: Actor) -> int:
@@ -202,28 +212,24 @@ def delete_webhook(session: Session, actor: Actor, webhook_id: int) -> None:
 
 
 def webhook_read(session: Session, hook: Webhook) -> WebhookRead:
-    pending = session.scalars(
-        select(WebhookDelivery.id).where(
-            WebhookDelivery.webhook_id == hook.id,
-            WebhookDelivery.delivered_at.is_(None),
-            WebhookDelivery.failed.is_(False),
+    def deliveries(*conditions: ColumnElement[bool]) -> int:
+        return int(
+            session.scalar(
+                select(func.count()).where(WebhookDelivery.webhook_id == hook.id, *conditions)
+            )
+            or 0
         )
-    ).all()
-    failed = session.scalars(
-        select(WebhookDelivery.id).where(
-            WebhookDelivery.webhook_id == hook.id, WebhookDelivery.failed.is_(True)
-        )
-    ).all()
+
     return WebhookRead(
         id=hook.id,
         state=hook.state_code,
         url=hook.url,
         active=hook.active,
-        created_at=hook.created_at
-        if hook.created_at.tzinfo
-        else hook.created_at.replace(tzinfo=UTC),
-        pending=len(pending),
-        failed=len(failed),
+        created_at=as_utc(hook.created_at) or hook.created_at,
+        pending=deliveries(
+            WebhookDelivery.delivered_at.is_(None), WebhookDelivery.failed.is_(False)
+        ),
+        failed=deliveries(WebhookDelivery.failed.is_(True)),
     )
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
@@ -180,21 +181,41 @@ def submit_annual_data(
     return row
 
 
+def _exchanged(
+    session: Session,
+    actor: Actor,
+    model: type[AnnualData] | type[VerificationRequest],
+    rule_set_code: str | None,
+    year: int | None,
+) -> Select[Any]:
+    """Rows of an exchange table the actor may see, narrowed to a regime and year if given.
+
+    Which (regime, year) pairs make the actor's state a party is a registry question, asked
+    once per pair present in the table; the answer is then applied inside the query."""
+    narrowing = [
+        *([model.rule_set == rule_set_code] if rule_set_code is not None else []),
+        *([model.year == year] if year is not None else []),
+    ]
+    pairs = [
+        (code, y)
+        for code, y in session.execute(
+            select(model.rule_set, model.year).distinct().where(*narrowing)
+        )
+    ]
+    allowed = party_years(session, actor, pairs)
+    visible = (
+        repository.annual_visible(actor, allowed)
+        if model is AnnualData
+        else repository.verification_visible(actor, allowed)
+    )
+    return visible.where(*narrowing)
+
+
 def annual_data(
     session: Session, actor: Actor, *, rule_set_code: str | None = None, year: int | None = None
 ) -> list[AnnualData]:
     """Annual data the actor may see: its own state's, and that of regimes it is a party of."""
-    pairs_stmt = select(AnnualData.rule_set, AnnualData.year).distinct()
-    if rule_set_code is not None:
-        pairs_stmt = pairs_stmt.where(AnnualData.rule_set == rule_set_code)
-    if year is not None:
-        pairs_stmt = pairs_stmt.where(AnnualData.year == year)
-    pairs = [(code, y) for code, y in session.execute(pairs_stmt)]
-    stmt = repository.annual_visible(actor, party_years(session, actor, pairs))
-    if rule_set_code is not None:
-        stmt = stmt.where(AnnualData.rule_set == rule_set_code)
-    if year is not None:
-        stmt = stmt.where(AnnualData.year == year)
+    stmt = _exchanged(session, actor, AnnualData, rule_set_code, year)
     return list(
         session.scalars(stmt.order_by(AnnualData.year, AnnualData.rule_set, AnnualData.state_code))
     )
@@ -474,17 +495,7 @@ def report_verification(
 def verifications(
     session: Session, actor: Actor, *, rule_set_code: str | None = None, year: int | None = None
 ) -> list[VerificationRequest]:
-    pairs_stmt = select(VerificationRequest.rule_set, VerificationRequest.year).distinct()
-    if rule_set_code is not None:
-        pairs_stmt = pairs_stmt.where(VerificationRequest.rule_set == rule_set_code)
-    if year is not None:
-        pairs_stmt = pairs_stmt.where(VerificationRequest.year == year)
-    pairs = [(code, y) for code, y in session.execute(pairs_stmt)]
-    stmt = repository.verification_visible(actor, party_years(session, actor, pairs))
-    if rule_set_code is not None:
-        stmt = stmt.where(VerificationRequest.rule_set == rule_set_code)
-    if year is not None:
-        stmt = stmt.where(VerificationRequest.year == year)
+    stmt = _exchanged(session, actor, VerificationRequest, rule_set_code, year)
     return list(session.scalars(stmt.order_by(VerificationRequest.id)))
 
 

@@ -45,14 +45,15 @@ class StateLocation(Input):
     state: StateCode
 
 
-class NotificationCreate(Input):
+class PlannedActivity(Input):
+    """A military activity as a state describes it, planned or notified."""
+
     kind: ActivityKind
     start: date
     end: date
     location: PointLocation | PolygonLocation | StateLocation
     forces: dict[Category, Count] = Field(default_factory=dict, max_length=20)
     purpose: str | None = Field(default=None, max_length=5000)
-    observers_invited: list[StateCode] = Field(default_factory=list, max_length=250)
 
     @field_validator("end")
     @classmethod
@@ -61,6 +62,10 @@ class NotificationCreate(Input):
         if start is not None and end < start:
             raise ValueError("the activity ends before it starts")
         return end
+
+
+class NotificationCreate(PlannedActivity):
+    observers_invited: list[StateCode] = Field(default_factory=list, max_length=250)
 
 
 class FindingRead(BaseModel):
@@ -165,23 +170,6 @@ class AnnualDataRead(BaseModel):
     submitted_on: date
     submitted_at: datetime
     revised_at: datetime | None
-
-
-class PlannedActivity(Input):
-    kind: ActivityKind
-    start: date
-    end: date
-    location: PointLocation | PolygonLocation | StateLocation
-    forces: dict[Category, Count] = Field(default_factory=dict, max_length=20)
-    purpose: str | None = Field(default=None, max_length=5000)
-
-    @field_validator("end")
-    @classmethod
-    def _after_start(cls, end: date, info: ValidationInfo) -> date:
-        start = info.data.get("start")
-        if start is not None and end < start:
-            raise ValueError("the activity ends before it starts")
-        return end
 
 
 class CalendarCreate(Input):

@@ -37,6 +37,7 @@ from indivisible.cbm.schemas import (
     StateLocation,
 )
 from indivisible.config import get_settings
+from indivisible.db import as_utc
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry import service as registry
@@ -416,9 +417,7 @@ def clarification_read(row: Clarification, now: datetime | None = None) -> Clari
     )
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+utc = as_utc
 
 
 def recipient_read(entry: NotificationRecipient) -> RecipientRead:

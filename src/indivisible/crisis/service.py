@@ -26,16 +26,12 @@ from indivisible.crisis.schemas import (
     RequestCreate,
     RequestRead,
 )
+from indivisible.db import as_utc
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
 from indivisible.registry import service as registry
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Agreement, Body, Obligation
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def attached_states(session: Session, organisation: str, on: date) -> dict[str, str]:
@@ -198,7 +194,7 @@ def open_decision(session: Session, actor: Actor, crisis_id: int, data: Decision
             _("There is no request for assistance to decide on."), code="no_request", field="body"
         )
     requested_day = (
-        (_utc(request.requested_at) or request.requested_at)
+        (as_utc(request.requested_at) or request.requested_at)
         .astimezone(ZoneInfo(request.time_zone))
         .date()
     )
@@ -311,7 +307,7 @@ def close_decision(
     if decision.closed_at is not None:
         raise Conflict(_("This decision is closed."), code="decision_closed")
     request = session.get(AssistanceRequest, decision.request_id)
-    requested = _utc(request.requested_at) if request is not None else None
+    requested = as_utc(request.requested_at) if request is not None else None
     decided = data.decided_at.astimezone(UTC)
     if requested is not None and decided < requested:
         raise InvalidInput(
@@ -351,15 +347,15 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
         .where(DecisionPosition.decision_id == decision.id)
         .order_by(DecisionPosition.state_code)
     ).all()
-    decided = _utc(decision.decided_at)
+    decided = as_utc(decision.decided_at)
     request = session.get(AssistanceRequest, decision.request_id)
-    requested = _utc(request.requested_at) if request is not None else None
+    requested = as_utc(request.requested_at) if request is not None else None
     return DecisionRead(
         id=decision.id,
         body=decision.body_code,
         session_on=decision.session_on,
         question=decision.question,
-        closed_at=_utc(decision.closed_at),
+        closed_at=as_utc(decision.closed_at),
         decided_at=decided,
         decided_local=decided.astimezone(ZoneInfo(decision.decided_time_zone)).isoformat(
             timespec="minutes"
@@ -376,7 +372,7 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
                 state=p.state_code,
                 position=p.position,
                 counted=p.state_code in eligible,
-                recorded_at=_utc(p.recorded_at) or p.recorded_at,
+                recorded_at=as_utc(p.recorded_at) or p.recorded_at,
             )
             for p in positions
         ],
@@ -407,8 +403,8 @@ def read_model(session: Session, crisis: Crisis) -> CrisisRead:
                 id=r.id,
                 agreement=r.agreement_code,
                 article=r.article,
-                requested_at=_utc(r.requested_at) or r.requested_at,
-                requested_local=(_utc(r.requested_at) or r.requested_at)
+                requested_at=as_utc(r.requested_at) or r.requested_at,
+                requested_local=(as_utc(r.requested_at) or r.requested_at)
                 .astimezone(ZoneInfo(r.time_zone))
                 .isoformat(timespec="minutes"),
                 time_zone=r.time_zone,
