@@ -192,7 +192,7 @@ def bearer_tokens(
     console = Actor.console("test")
     headers = {}
     for name, (role, state, body) in users.items():
-        username = f"{prefix}-{name}"
+        username = f"{prefix}-{name}".lower()
         auth_service.create_principal(
             db,
             console,

@@ -350,6 +350,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from indivisible.crisis.api import router as crisis_router
 
     app.include_router(crisis_router)
+    from indivisible.web.crisis_pages import router as crisis_pages
+
+    app.include_router(crisis_pages)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:

@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from indivisible.app import create_app
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.cbm.demo import create_demo_cbm
 from indivisible.cli.node import create_demo_sharing
+from indivisible.config import Settings
+from indivisible.crisis.demo import load_demo_crisis
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
@@ -25,6 +28,10 @@ SECRETARY = "secretary"
 # API tokens issued for the live node, by username: tests act through the API with them.
 TOKENS: dict[str, str] = {}
 CHINA_LIAISON = "chn-officer"
+# Crisis response: two more CSTO states' liaison officers and the CSTO secretariat.
+RUSSIA_LIAISON = "rus-officer"
+TAJIK_LIAISON = "tjk-officer"
+CSTO_SECRETARY = "csto-secretary"
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +81,28 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             TokenCreate(name="t"),
             for_username=CHINA_LIAISON,
         ).secret
+        for username, role, state, body in (
+            (RUSSIA_LIAISON, Role.liaison, "RUS", None),
+            (TAJIK_LIAISON, Role.liaison, "TJK", None),
+            (CSTO_SECRETARY, Role.secretariat, None, "CSTO-SECRETARIAT"),
+        ):
+            auth_service.create_principal(
+                session,
+                Actor.console("browser-test"),
+                PrincipalCreate(
+                    username=username, display_name=username, role=role, state=state,
+                    body=body, password=PASSWORD,
+                ),
+            )  # fmt: skip
         # The demo's collections and its two reports of one address, which correlate.
         create_demo_sharing(session)
         # The demonstration year of notifications, annual data and inspections.
         create_demo_cbm(session)
+    # The demo crisis: the Kazakhstan scenario replayed through the node's API.
+    load_demo_crisis(
+        lambda: create_app(Settings(database_url=url, webhook_interval_seconds=0)),
+        lambda: unit_of_work(make_session_factory(engine)),
+    )
     engine.dispose()
     with serving(url, Path(str(tmp_path_factory.getbasetemp()))) as base:
         yield base

@@ -46,6 +46,12 @@ KINDS = (
     "verification",
     "decision",
     "report",
+    # Crisis response: a request, a session (consultation or decision opened), a decision
+    # taken, a step of the operation; the subject is the crisis.
+    "crisis-request",
+    "crisis-session",
+    "crisis-decision",
+    "crisis-deployment",
 )
 # After this many failed attempts a delivery is given up (about two days of back-off).
 MAX_ATTEMPTS = 10
@@ -96,6 +102,8 @@ def emit(
 
 
 def _subject_url(event: CbmEvent) -> str:
+    if event.kind.startswith("crisis-"):
+        return f"/api/v1/crisis/crises/{event.subject_id}"
     if event.kind in ("notification", "clarification", "answer"):
         return f"/api/v1/cbm/notifications/{event.subject_id}"
     if event.kind == "calendar":

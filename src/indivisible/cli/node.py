@@ -11,6 +11,7 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from indivisible.app import create_app
 from indivisible.auth import service as auth_service
 from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
@@ -19,6 +20,7 @@ from indivisible.cbm.demo import create_demo_cbm
 from indivisible.cli.common import DatabaseOption, console, settings, transaction
 from indivisible.cli.registry import print_report
 from indivisible.config import get_settings
+from indivisible.crisis.demo import DEMO_SCENARIO, load_demo_crisis
 from indivisible.db import make_engine
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
@@ -31,6 +33,14 @@ from indivisible.sharing.schemas import CollectionCreate, Distribution, Grant, G
 DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, tuple[str, str] | None]] = [
     ("admin", "Node administrator", Role.admin, None, None),
     ("sco-secretariat", "SCO Secretariat officer", Role.secretariat, None, ("secretariat", "SCO")),
+    (
+        "csto-secretariat",
+        "CSTO Secretariat officer",
+        Role.secretariat,
+        None,
+        ("secretariat", "CSTO"),
+    ),
+    ("rus-liaison", "Russia liaison officer", Role.liaison, "RUS", None),
     ("kaz-liaison", "Kazakhstan liaison officer", Role.liaison, "KAZ", None),
     ("tjk-liaison", "Tajikistan liaison officer", Role.liaison, "TJK", None),
     ("rus-analyst", "Analyst (Russia)", Role.analyst, "RUS", None),
@@ -186,6 +196,14 @@ def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
         )
 
 
+def create_demo_crisis(database_url: str | None) -> None:
+    """Replay the Kazakhstan scenario through the node's API on a node with no crisis yet."""
+    cfg = settings(database_url).model_copy(update={"webhook_interval_seconds": 0})
+    crisis = load_demo_crisis(lambda: create_app(cfg), lambda: transaction(database_url))
+    if crisis is not None:
+        console.print(f"Replayed the {DEMO_SCENARIO} crisis scenario: /crisis/{crisis}")
+
+
 def point_app_at(database_url: str | None) -> None:
     """Makes the app uvicorn builds use this database. The app reads its settings from the
     environment through a cached function, so the cache must be dropped too, or a URL given
@@ -211,6 +229,7 @@ def register(app: typer.Typer) -> None:
             created = create_demo_accounts(session)
             create_demo_sharing(session)
             create_demo_cbm(session)
+        create_demo_crisis(database_url)
         print_accounts(created)
 
     @app.command()
@@ -250,6 +269,7 @@ def register(app: typer.Typer) -> None:
             created = create_demo_accounts(session)
             create_demo_sharing(session)
             create_demo_cbm(session)
+        create_demo_crisis(database_url)
         print_accounts(created)
         console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
         serve(host=host, port=port, workers=1, database_url=database_url)

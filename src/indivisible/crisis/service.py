@@ -14,17 +14,16 @@ from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
 from indivisible.auth.principal import Actor, Role
+from indivisible.cbm import events
 from indivisible.crisis import repository, rules
 from indivisible.crisis.models import AssistanceRequest, Crisis, Decision, DecisionPosition
 from indivisible.crisis.schemas import (
-    CrisisRead,
     DecisionClose,
     DecisionCreate,
     DecisionRead,
     PositionCreate,
     PositionRead,
     RequestCreate,
-    RequestRead,
 )
 from indivisible.db import as_utc
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -49,6 +48,18 @@ def active_members(session: Session, organisation: str, on: date) -> set[str]:
         for state, status in attached_states(session, organisation, on).items()
         if status == MembershipStatus.member.value
     }
+
+
+def told(session: Session, crisis: Crisis) -> set[str]:
+    """Who is told of a step: the affected state and the organisation's members on the day
+    the crisis began, the same states that may read it."""
+    attached = attached_states(session, crisis.organisation_code, crisis.started_on)
+    return {crisis.affected_state, *attached}
+
+
+def announce(session: Session, crisis: Crisis, kind: str, actor: Actor) -> None:
+    """Queue the event for the inbox stream and webhooks of every state told of the crisis."""
+    events.emit(session, told(session, crisis), kind, crisis.id, actor.state_code)
 
 
 def _attached_pairs(session: Session, actor: Actor) -> list[tuple[str, date]]:
@@ -126,6 +137,7 @@ def request_assistance(session: Session, actor: Actor, data: RequestCreate) -> C
         article=data.article,
         requested_at=data.requested_at.astimezone(UTC),
         time_zone=data.time_zone,
+        plus_minus_minutes=data.plus_minus_minutes,
         text=data.text,
         created_by=actor.principal_id,
     )
@@ -146,6 +158,7 @@ def request_assistance(session: Session, actor: Actor, data: RequestCreate) -> C
             "requested_at": request.requested_at.isoformat(),
         },
     )
+    announce(session, crisis, "crisis-request", actor)
     return crisis
 
 
@@ -225,6 +238,7 @@ def open_decision(session: Session, actor: Actor, crisis_id: int, data: Decision
         before=None,
         after={"crisis": crisis.id, "body": body.code, "session_on": data.session_on.isoformat()},
     )
+    announce(session, crisis, "crisis-session", actor)
     return decision
 
 
@@ -326,6 +340,7 @@ def close_decision(
     decision.result = outcome.result.value
     decision.decided_at = decided
     decision.decided_time_zone = data.time_zone
+    decision.decided_plus_minus_minutes = data.plus_minus_minutes
     decision.closed_at = datetime.now(UTC)
     session.flush()
     record_change(
@@ -337,6 +352,7 @@ def close_decision(
         before=None,
         after={"result": decision.result, "decided_at": decided.isoformat()},
     )
+    announce(session, crisis, "crisis-decision", actor)
     return decision
 
 
@@ -362,6 +378,7 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
         )
         if decided is not None and decision.decided_time_zone
         else None,
+        decided_plus_minus_minutes=decision.decided_plus_minus_minutes or 0,
         minutes_from_request=int((decided - requested).total_seconds() // 60)
         if decided is not None and requested is not None
         else None,
@@ -379,38 +396,4 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
         eligible=sorted(eligible),
         silent=list(outcome.silent),
         quorum_checked=outcome.quorum_checked,
-    )
-
-
-def read_model(session: Session, crisis: Crisis) -> CrisisRead:
-    requests = session.scalars(
-        select(AssistanceRequest)
-        .where(AssistanceRequest.crisis_id == crisis.id)
-        .order_by(AssistanceRequest.requested_at)
-    ).all()
-    decisions = session.scalars(
-        select(Decision).where(Decision.crisis_id == crisis.id).order_by(Decision.id)
-    ).all()
-    return CrisisRead(
-        id=crisis.id,
-        affected_state=crisis.affected_state,
-        organisation=crisis.organisation_code,
-        kind=crisis.kind,
-        summary=crisis.summary,
-        started_on=crisis.started_on,
-        requests=[
-            RequestRead(
-                id=r.id,
-                agreement=r.agreement_code,
-                article=r.article,
-                requested_at=as_utc(r.requested_at) or r.requested_at,
-                requested_local=(as_utc(r.requested_at) or r.requested_at)
-                .astimezone(ZoneInfo(r.time_zone))
-                .isoformat(timespec="minutes"),
-                time_zone=r.time_zone,
-                text=r.text,
-            )
-            for r in requests
-        ],
-        decisions=[decision_read(session, d, crisis) for d in decisions],
     )
