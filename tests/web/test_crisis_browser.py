@@ -140,6 +140,12 @@ def test_a_crisis_from_request_to_withdrawal_by_three_states(
             )
         # Home is the last step: no form is offered after it.
         expect(form(rus, "step")).to_have_count(0)
+        reporting = form(rus, "report")
+        reporting.get_by_label("When (local time)").fill("2026-11-03T12:00")
+        reporting.get_by_label("Report", exact=True).fill("All quiet at the airport (test).")
+        reporting.get_by_role("button", name="File the report").click()
+        expect(rus.locator("#report")).to_contain_text("All quiet at the airport")
+        expect(rus.locator("#report")).to_contain_text("RUS")
 
     # The secretariat records the withdrawal plan; everyone sees the measures.
     with signed_in(browser, live_node, CSTO_SECRETARY, path) as csto:
