@@ -94,3 +94,20 @@ def test_a_step_out_of_order_from_the_form_is_named_and_changes_nothing(
     assert bad_zone.status_code == 422 and 'data-field="time_zone"' in bad_zone.text
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(DeploymentEvent)) == before
+
+
+def test_the_crisis_page_speaks_russian_and_chinese(
+    client: TestClient, replayed: tuple[int, dict[str, dict[str, str]]]
+) -> None:
+    crisis_id, _headers = replayed
+    as_state(client, "RUS")
+    for lang, words in (
+        ("ru", ("Хронология", "Показатели", "От запроса до решения", "сут")),
+        ("zh", ("时间线", "指标", "从请求到决定", "天")),
+    ):
+        client.cookies.set("indivisible_lang", lang)
+        html = client.get(f"/crisis/{crisis_id}").text
+        for word in words:
+            assert word in html, (lang, word)
+        pdf = client.get(f"/api/v1/crisis/crises/{crisis_id}/report.pdf?lang={lang}")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
