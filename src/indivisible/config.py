@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     # How often the node posts due webhook deliveries (seconds); 0 leaves it to
     # `indivisible cbm deliver`, e.g. in a separate process.
     webhook_interval_seconds: float = Field(default=5.0, ge=0)
+    # The early-warning event store (DuckDB). Unset: events.duckdb beside a SQLite database,
+    # or ./var/events.duckdb for a server database.
+    events_path: str = ""
+
+    def events_file(self) -> Path:
+        if self.events_path:
+            return Path(self.events_path)
+        database = self.sqlite_path()
+        return (database.parent if database is not None else Path("var")) / "events.duckdb"
 
     def cbm_rules_dirs(self) -> list[Path]:
         return [Path(part) for part in self.cbm_rules.split(os.pathsep) if part.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from indivisible.cli import cbm, federation, node, registry, sharing, users
+from indivisible.cli import cbm, federation, node, registry, sharing, users, warning
 
 app = typer.Typer(
     name="indivisible",
@@ -20,6 +20,7 @@ app.add_typer(users.token_app, name="token")
 app.add_typer(sharing.app, name="sharing")
 federation.register(app)
 app.add_typer(cbm.app, name="cbm")
+app.add_typer(warning.app, name="warning")
 
 
 def main() -> None:

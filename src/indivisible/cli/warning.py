@@ -1,0 +1,192 @@
+"""``indivisible warning``: the early-warning event store from the console: import GED and
+ACLED files, generate synthetic events, and read indicators and anomaly flags."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from indivisible.cli.common import JsonOption, console, emit, err_console, settings
+from indivisible.warning import anomaly, importers, indicators, store, synthetic
+
+app = typer.Typer(
+    help="Early warning: the event store, indicators and anomaly flags.", no_args_is_help=True
+)
+
+EventsOption = typer.Option(
+    None, "--events", help="The event store (DuckDB file); default beside the node's database."
+)
+
+
+def _store_path(events: Path | None) -> Path:
+    return events if events is not None else settings().events_file()
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+@app.command("import")
+def import_events(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A GED or ACLED CSV file."),
+    kind: str = typer.Option(..., "--format", help="ged (UCDP GED CSV) or acled (ACLED CSV)."),
+    events: Path | None = EventsOption,
+    show: int = typer.Option(20, help="How many refused rows to list."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Import a file of events: good rows go in, bad ones are listed with their line number,
+    and importing the same file again adds nothing."""
+    if kind not in ("ged", "acled"):
+        err_console.print("[red]error[/red] (--format): ged or acled")
+        raise typer.Exit(2)
+    with (
+        store.opened(_store_path(events)) as connection,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=as_json,
+        ) as bar,
+    ):
+        task = bar.add_task(path.name, total=_lines(path))
+        report = importers.import_file(
+            connection,
+            path,
+            kind,  # type: ignore[arg-type]
+            lambda n: bar.advance(task, n),
+        )
+        bar.update(task, total=report.rows, completed=report.rows)
+    summary: dict[str, Any] = {
+        "file": str(path),
+        "source": report.source,
+        "rows": report.rows,
+        "imported": report.imported,
+        "unchanged": report.unchanged,
+        "refused": report.refused,
+        "problems": [asdict(p) for p in report.problems],
+    }
+    if emit(summary, as_json):
+        return
+    console.print(
+        f"{report.source}: {report.rows} rows read, {report.imported} imported, "
+        f"{report.unchanged} already there, {report.refused} refused."
+    )
+    if report.problems and show:
+        table = Table(
+            "line",
+            "column",
+            "rule",
+            title=f"Refused ({min(show, report.refused)} of {report.refused})",
+        )
+        for problem in report.problems[:show]:
+            table.add_row(str(problem.line), problem.column, escape(problem.rule))
+        console.print(table)
+
+
+@app.command("synthesize")
+def synthesize(
+    count: int = typer.Option(
+        100_000, "--count", min=1, max=100_000_000, help="About how many events."
+    ),
+    months: int = typer.Option(360, min=36, max=1200, help="How many months, from January 1995."),
+    seed: int = typer.Option(7, help="The same seed gives the same events."),
+    events: Path | None = EventsOption,
+) -> None:
+    """Replace the store's synthetic events with a new set (marked synthetic in every row)."""
+    planned = synthetic.plan(count, months=months, seed=seed)
+    with store.opened(_store_path(events)) as connection:
+        written = synthetic.write(connection, planned, seed=seed)
+    console.print(
+        f"{written:,} synthetic events in {len(planned.countries)} countries over {months} "
+        f"months, {len(planned.bursts)} escalation bursts planted."
+    )
+
+
+SourceOption = typer.Option(
+    [],
+    "--source",
+    help="ucdp-ged, acled or synthetic; repeat for several. Default: the real "
+    "sources in the store, or the synthetic one when there is no other.",
+)
+
+
+def _series(
+    connection: Any, countries: list[str], region: str | None, sources: list[str]
+) -> indicators.Series:
+    return indicators.monthly(connection, countries or None, region=region, sources=sources or None)
+
+
+@app.command("indicators")
+def show_indicators(
+    country: list[str] = typer.Option([], "--country", help="ISO alpha-3; repeat for several."),
+    region: str | None = typer.Option(None, help="Sum the countries as one region of this name."),
+    since: str | None = typer.Option(None, help="Only months from YYYY-MM."),
+    source: list[str] = SourceOption,
+    events: Path | None = EventsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Events and fatalities per country-month (or region-month) with rolling means and
+    year-on-year and month-on-month ratios."""
+    with store.opened(_store_path(events)) as connection:
+        series = _series(connection, country, region, source)
+    rows = indicators.table(series)
+    if since:
+        first = date.fromisoformat(f"{since}-01")
+        rows = [r for r in rows if r.month >= first]
+    if emit([asdict(r) for r in rows], as_json):
+        return
+    if series.synthetic:
+        console.print("[yellow]These series include synthetic events.[/yellow]")
+    table = Table("key", "month", "events", "fatalities", "mean 12", "y/y", "m/m")
+    for r in rows[-240:]:
+        table.add_row(
+            r.key, f"{r.month:%Y-%m}", str(r.events), str(r.fatalities),
+            "" if r.events_mean_12 is None else f"{r.events_mean_12:.1f}",
+            "" if r.events_year_on_year is None else f"{r.events_year_on_year:.2f}",
+            "" if r.events_month_on_month is None else f"{r.events_month_on_month:.2f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("anomalies")
+def show_anomalies(
+    country: list[str] = typer.Option([], "--country", help="ISO alpha-3; repeat for several."),
+    region: str | None = typer.Option(None, help="Sum the countries as one region of this name."),
+    metric: str = typer.Option("events", help="events or fatalities."),
+    alpha: float = typer.Option(
+        anomaly.ALPHA, min=1e-9, max=0.5, help="Flag below this probability."
+    ),
+    source: list[str] = SourceOption,
+    events: Path | None = EventsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Months far above the same series' comparable months of earlier years, each with its
+    baseline, expected and observed values and probability."""
+    if metric not in ("events", "fatalities"):
+        err_console.print("[red]error[/red] (--metric): events or fatalities")
+        raise typer.Exit(2)
+    with store.opened(_store_path(events)) as connection:
+        series = _series(connection, country, region, source)
+    flags = anomaly.detect(series, metric, alpha=alpha)
+    if emit([{**asdict(f), "explanation": anomaly.explain(f)} for f in flags], as_json):
+        return
+    if series.synthetic:
+        console.print("[yellow]These series include synthetic events.[/yellow]")
+    table = Table("key", "month", "observed", "expected", "P(≥ observed)", "baseline")
+    for f in flags:
+        table.add_row(
+            f.key, f"{f.month:%Y-%m}", str(f.observed), f"{f.expected:g}", f"{f.probability:.2g}",
+            ", ".join(str(v) for v in f.baseline_values),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(flags)} flags.")

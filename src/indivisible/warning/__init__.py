@@ -1,0 +1,1 @@
+"""Early warning: the conflict and terrorism event store, indicators and anomaly flags."""
