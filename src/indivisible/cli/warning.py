@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from indivisible.cli.common import JsonOption, console, emit, err_console, settings
-from indivisible.warning import anomaly, importers, indicators, store, synthetic
+from indivisible.warning import anomaly, forecast, importers, indicators, store, synthetic
 
 app = typer.Typer(
     help="Early warning: the event store, indicators and anomaly flags.", no_args_is_help=True
@@ -190,3 +190,77 @@ def show_anomalies(
         )  # fmt: skip
     console.print(table)
     console.print(f"{len(flags)} flags.")
+
+
+@app.command("backtest")
+def show_backtest(
+    country: list[str] = typer.Option([], "--country", help="ISO alpha-3; repeat for several."),
+    origins: int = typer.Option(12, min=1, max=120, help="How many forecast origins."),
+    step: int = typer.Option(3, min=1, max=24, help="Months between origins."),
+    source: list[str] = SourceOption,
+    events: Path | None = EventsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Score every forecaster 1-3 months ahead over rolling origins: MSE of log1p(fatalities),
+    Poisson deviance, and skill against the no-change baseline."""
+    with store.opened(_store_path(events)) as connection:
+        series = _series(connection, country, None, source)
+    try:
+        scored = forecast.backtest(series, origins=origins, step=step)
+    except ValueError as exc:
+        err_console.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    rows = [asdict(s) for s in scored.scores]
+    if emit(
+        {"origins": [f"{series.months[o]:%Y-%m}" for o in scored.origins], "scores": rows}, as_json
+    ):
+        return
+    if series.synthetic:
+        console.print("[yellow]Scored on synthetic events.[/yellow]")
+    table = Table(
+        "model", "horizon", "MSE log1p", "Poisson deviance", "skill vs no-change", "cells"
+    )
+    for s in scored.scores:
+        table.add_row(
+            s.model, str(s.horizon), f"{s.mse_log1p:.3f}", f"{s.poisson_deviance:.1f}",
+            f"{s.skill:+.1%}", str(s.cells),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("forecast")
+def show_forecast(
+    country: list[str] = typer.Option([], "--country", help="ISO alpha-3; repeat for several."),
+    model: str = typer.Option("gbt", help="gbt, rolling-mean or no-change."),
+    source: list[str] = SourceOption,
+    events: Path | None = EventsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fatalities 1-3 months after the last month of the store, each with its model's
+    backtest skill: a forecast is never shown without its score."""
+    if model not in forecast.MODELS:
+        err_console.print("[red]error[/red] (--model): gbt, rolling-mean or no-change")
+        raise typer.Exit(2)
+    with store.opened(_store_path(events)) as connection:
+        series = _series(connection, country, None, source)
+    try:
+        scored = forecast.backtest(series)
+    except ValueError as exc:
+        err_console.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    made = forecast.forecast(series, scored, model)
+    if emit([asdict(f) for f in made], as_json):
+        return
+    if series.synthetic:
+        console.print("[yellow]Forecast from synthetic events.[/yellow]")
+    table = Table("key", "months ahead", "fatalities", "model", "skill vs no-change", "MSE log1p")
+    for f in made:
+        table.add_row(
+            f.key,
+            str(f.horizon),
+            f"{f.fatalities:.1f}",
+            f.model,
+            f"{f.skill:+.1%}",
+            f"{f.mse_log1p:.3f}",
+        )
+    console.print(table)
