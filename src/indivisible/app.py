@@ -353,6 +353,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from indivisible.web.crisis_pages import router as crisis_pages
 
     app.include_router(crisis_pages)
+    from indivisible.warning.api import router as warning_router
+    from indivisible.web.warning_pages import router as warning_pages
+
+    app.include_router(warning_router)
+    app.include_router(warning_pages)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:

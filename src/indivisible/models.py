@@ -55,10 +55,14 @@ from indivisible.sharing.models import (
     TaxiiGrant,
     TaxiiStatus,
 )
+from indivisible.warning.models import AlertFiring, AlertRule, AlertSubscription
 
 __all__ = [
     "Agreement",
     "AgreementParty",
+    "AlertFiring",
+    "AlertRule",
+    "AlertSubscription",
     "AnnualData",
     "ApiToken",
     "AssistanceRequest",

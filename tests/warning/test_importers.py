@@ -121,11 +121,14 @@ def test_a_file_without_the_required_columns_imports_nothing(
 def test_the_cli_imports_with_a_summary_and_json(tmp_path: Path) -> None:
     runner = CliRunner()
     target = tmp_path / "events.duckdb"
+    # No node database here: the store is used alone and alerts are skipped, saying so.
+    alone = ["--database-url", f"sqlite:///{tmp_path / 'no-node.db'}"]
     first = runner.invoke(
-        app, ["warning", "import", str(ACLED), "--format", "acled", "--events", str(target)]
+        app, ["warning", "import", str(ACLED), "--format", "acled", "--events", str(target), *alone]
     )
     assert first.exit_code == 0, first.output
     assert "4 imported" in first.output and "5 refused" in first.output
+    assert "Alert rules not evaluated: no node database" in first.output
     second = runner.invoke(
         app,
         ["warning", "import", str(ACLED), "--format", "acled", "--events", str(target), "--json"],

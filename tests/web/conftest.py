@@ -19,6 +19,7 @@ from indivisible.crisis.demo import load_demo_crisis
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
+from indivisible.warning import store, synthetic
 from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -104,6 +105,9 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         lambda: unit_of_work(make_session_factory(engine)),
     )
     engine.dispose()
+    # Synthetic events for the early-warning pages, in the store beside the node's database.
+    with store.opened(Path(url.removeprefix("sqlite:///")).parent / "events.duckdb") as events:
+        synthetic.write(events, synthetic.plan(60_000, months=120, seed=9), seed=9)
     with serving(url, Path(str(tmp_path_factory.getbasetemp()))) as base:
         yield base
 

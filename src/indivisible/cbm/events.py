@@ -52,6 +52,8 @@ KINDS = (
     "crisis-session",
     "crisis-decision",
     "crisis-deployment",
+    # Early warning: an alert rule fired; the subject is the firing.
+    "warning-alert",
 )
 # After this many failed attempts a delivery is given up (about two days of back-off).
 MAX_ATTEMPTS = 10
@@ -104,6 +106,8 @@ def emit(
 def _subject_url(event: CbmEvent) -> str:
     if event.kind.startswith("crisis-"):
         return f"/api/v1/crisis/crises/{event.subject_id}"
+    if event.kind == "warning-alert":
+        return f"/api/v1/warning/alerts/firings/{event.subject_id}"
     if event.kind in ("notification", "clarification", "answer"):
         return f"/api/v1/cbm/notifications/{event.subject_id}"
     if event.kind == "calendar":

@@ -28,6 +28,7 @@ from indivisible.registry.models import Body
 from indivisible.sharing import service as sharing_service
 from indivisible.sharing.models import TaxiiCollection
 from indivisible.sharing.schemas import CollectionCreate, Distribution, Grant, Grantee, Release
+from indivisible.warning import store, synthetic
 
 # (username, display name, role, state, body kind + organisation); the body is looked up in the data.
 DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, tuple[str, str] | None]] = [
@@ -107,6 +108,9 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str, str]]:
         created.append((username, role.value, password, issued.secret))
     return created
 
+
+# Synthetic events generated for the early-warning demo: enough for every chart and backtest.
+DEMO_EVENTS = 200_000
 
 DEMO_ADDRESS = "203.0.113.45"  # RFC 5737 documentation range: clearly not a real address
 
@@ -204,6 +208,17 @@ def create_demo_crisis(database_url: str | None) -> None:
         console.print(f"Replayed the {DEMO_SCENARIO} crisis scenario: /crisis/{crisis}")
 
 
+def create_demo_events(database_url: str | None) -> None:
+    """Synthetic events for the early-warning pages, on a node whose event store is empty:
+    no real extract ships with the node, and the pages say the data is synthetic."""
+    path = settings(database_url).events_file()
+    with store.opened(path) as connection:
+        if store.count(connection) > 0:
+            return
+        written = synthetic.write(connection, synthetic.plan(DEMO_EVENTS, seed=7), seed=7)
+    console.print(f"Generated {written:,} synthetic events for the early-warning demo ({path}).")
+
+
 def point_app_at(database_url: str | None) -> None:
     """Makes the app uvicorn builds use this database. The app reads its settings from the
     environment through a cached function, so the cache must be dropped too, or a URL given
@@ -230,6 +245,7 @@ def register(app: typer.Typer) -> None:
             create_demo_sharing(session)
             create_demo_cbm(session)
         create_demo_crisis(database_url)
+        create_demo_events(database_url)
         print_accounts(created)
 
     @app.command()
@@ -270,6 +286,7 @@ def register(app: typer.Typer) -> None:
             create_demo_sharing(session)
             create_demo_cbm(session)
         create_demo_crisis(database_url)
+        create_demo_events(database_url)
         print_accounts(created)
         console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
         serve(host=host, port=port, workers=1, database_url=database_url)

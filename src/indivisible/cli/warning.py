@@ -12,9 +12,19 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from indivisible.cli.common import JsonOption, console, emit, err_console, settings
-from indivisible.warning import anomaly, forecast, importers, indicators, store, synthetic
+from indivisible.auth.principal import Actor
+from indivisible.cli.common import (
+    DatabaseOption,
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    settings,
+    transaction,
+)
+from indivisible.warning import alerts, anomaly, forecast, importers, indicators, store, synthetic
 
 app = typer.Typer(
     help="Early warning: the event store, indicators and anomaly flags.", no_args_is_help=True
@@ -29,6 +39,25 @@ def _store_path(events: Path | None) -> Path:
     return events if events is not None else settings().events_file()
 
 
+def _evaluate(database_url: str | None, events: Path | None) -> dict[str, Any]:
+    """Evaluate the node's alert rules against the store, in the node's database; skipped
+    (and said so) where there is no initialised node database, e.g. a store kept alone."""
+    database = settings(database_url).sqlite_path()
+    if database is not None and not database.exists():
+        return {"rules": 0, "fired": 0, "skipped": f"no node database at {database}"}
+    path = _store_path(events)
+    try:
+        with transaction(database_url) as session:
+            result = alerts.evaluate(session, Actor.console("warning"), path)
+    except (OperationalError, ProgrammingError):
+        return {
+            "rules": 0,
+            "fired": 0,
+            "skipped": "the node database is not initialised (indivisible init)",
+        }
+    return {"rules": result.rules, "fired": result.fired}
+
+
 def _lines(path: Path) -> int:
     with path.open("rb") as handle:
         return max(sum(1 for _ in handle) - 1, 0)
@@ -40,10 +69,11 @@ def import_events(
     kind: str = typer.Option(..., "--format", help="ged (UCDP GED CSV) or acled (ACLED CSV)."),
     events: Path | None = EventsOption,
     show: int = typer.Option(20, help="How many refused rows to list."),
+    database_url: str | None = DatabaseOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Import a file of events: good rows go in, bad ones are listed with their line number,
-    and importing the same file again adds nothing."""
+    and importing the same file again adds nothing. The alert rules are evaluated after."""
     if kind not in ("ged", "acled"):
         err_console.print("[red]error[/red] (--format): ged or acled")
         raise typer.Exit(2)
@@ -75,11 +105,18 @@ def import_events(
         "refused": report.refused,
         "problems": [asdict(p) for p in report.problems],
     }
+    summary["alerts"] = _evaluate(database_url, events)
     if emit(summary, as_json):
         return
     console.print(
         f"{report.source}: {report.rows} rows read, {report.imported} imported, "
         f"{report.unchanged} already there, {report.refused} refused."
+    )
+    alerts_done = summary["alerts"]
+    console.print(
+        f"Alert rules not evaluated: {alerts_done['skipped']}."
+        if "skipped" in alerts_done
+        else f"Alert rules evaluated: {alerts_done['rules']}, fired: {alerts_done['fired']}."
     )
     if report.problems and show:
         table = Table(
@@ -101,6 +138,7 @@ def synthesize(
     months: int = typer.Option(360, min=36, max=1200, help="How many months, from January 1995."),
     seed: int = typer.Option(7, help="The same seed gives the same events."),
     events: Path | None = EventsOption,
+    database_url: str | None = DatabaseOption,
 ) -> None:
     """Replace the store's synthetic events with a new set (marked synthetic in every row)."""
     planned = synthetic.plan(count, months=months, seed=seed)
@@ -109,6 +147,12 @@ def synthesize(
     console.print(
         f"{written:,} synthetic events in {len(planned.countries)} countries over {months} "
         f"months, {len(planned.bursts)} escalation bursts planted."
+    )
+    fired = _evaluate(database_url, events)
+    console.print(
+        f"Alert rules not evaluated: {fired['skipped']}."
+        if "skipped" in fired
+        else f"Alert rules evaluated: {fired['rules']}, fired: {fired['fired']}."
     )
 
 

@@ -1,0 +1,234 @@
+"""Early warning for the API, the pages and the PDF: regions from the registry, and a
+country's or region's dashboard (series, anomaly flags, forecasts with their backtest).
+
+The event store holds published datasets (GED, ACLED) and synthetic events, readable by
+every signed-in principal; the actor is still checked here, like on every read path. The
+backtest behind the forecasts is cached per store state (its file's size and time, the
+sources and the series asked for), so a page view does not refit the trees.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+from sqlalchemy.orm import Session
+
+from indivisible.auth.principal import Actor
+from indivisible.errors import InvalidInput, NotAuthenticated
+from indivisible.i18n import _
+from indivisible.registry import service as registry
+from indivisible.registry.enums import MembershipStatus
+from indivisible.warning import anomaly, forecast, indicators, store
+from indivisible.warning.schemas import (
+    Dashboard,
+    FlagRead,
+    ForecastRead,
+    IndicatorRead,
+    Region,
+    ScoreRead,
+)
+
+# UN M49 region 143, Central Asia (United Nations Statistics Division, Standard country or
+# area codes for statistical use, https://unstats.un.org/unsd/methodology/m49/).
+NAMED_REGIONS = {
+    "central-asia": (
+        "Central Asia",
+        ("KAZ", "KGZ", "TJK", "TKM", "UZB"),
+        "UN M49 region 143 (UN Statistics Division, https://unstats.un.org/unsd/methodology/m49/)",
+    ),
+}
+
+_cache_lock = threading.Lock()
+_backtests: dict[tuple[object, ...], forecast.Backtest] = {}
+
+
+def ensure_reader(actor: Actor | None) -> None:
+    if actor is None:
+        raise NotAuthenticated(_("Not logged in."), code="no_session")
+
+
+def open_store(path: Path) -> duckdb.DuckDBPyConnection:
+    """The store for reading (created empty if it does not exist yet)."""
+    if not path.exists():
+        store.connect(path).close()
+    return duckdb.connect(str(path), read_only=True)
+
+
+def region(session: Session, spec: str, on: date) -> Region:
+    """``central-asia``, ``org:<organisation>`` (its members on ``on``) or ``belt:<state>``
+    (the state and its neighbours)."""
+    if spec in NAMED_REGIONS:
+        title, named, source = NAMED_REGIONS[spec]
+        return Region(spec=spec, title=title, countries=list(named), source=source)
+    kind, _sep, code = spec.partition(":")
+    if kind == "org" and code:
+        members = registry.members_on(session, code, on)
+        countries = sorted(
+            m.state_code for m in members.members if m.status == MembershipStatus.member.value
+        )
+        return Region(
+            spec=spec,
+            title=f"{code} {on.isoformat()}",
+            countries=countries,
+            source=f"registry: members of {code} on {on.isoformat()}",
+        )
+    if kind == "belt" and code:
+        belt = registry.security_belt(session, code, on)
+        countries = sorted({code, *(n.state for n in belt.neighbours)})
+        return Region(
+            spec=spec,
+            title=f"{code} + neighbours",
+            countries=countries,
+            source=f"registry: land borders of {code}",
+        )
+    raise InvalidInput(
+        _("Not a region: use central-asia, org:<organisation> or belt:<state>."),
+        code="unknown_region",
+        field="region",
+    )
+
+
+def _series(
+    connection: duckdb.DuckDBPyConnection,
+    countries: list[str] | None,
+    region_title: str | None,
+    sources: list[str] | None,
+) -> indicators.Series:
+    return indicators.monthly(connection, countries, region=region_title, sources=sources)
+
+
+def indicator_rows(
+    actor: Actor | None, path: Path, countries: list[str] | None, region_: Region | None,
+    sources: list[str] | None, since: date | None,
+) -> list[IndicatorRead]:  # fmt: skip
+    ensure_reader(actor)
+    with open_store(path) as connection:
+        series = _series(
+            connection,
+            region_.countries if region_ else countries,
+            region_.title if region_ else None,
+            sources,
+        )
+    rows = indicators.table(series)
+    return [IndicatorRead(**r.__dict__) for r in rows if since is None or r.month >= since]
+
+
+def _flag(f: anomaly.Flag) -> FlagRead:
+    return FlagRead(
+        key=f.key, month=f.month, metric=f.metric, observed=f.observed, expected=f.expected,
+        probability=f.probability, baseline_months=list(f.baseline_months),
+        baseline_values=list(f.baseline_values), distribution=f.distribution,
+        explanation=anomaly.explain(f),
+    )  # fmt: skip
+
+
+def _backtest(
+    path: Path, series: indicators.Series, sources: list[str] | None
+) -> forecast.Backtest:
+    stat = path.stat() if path.exists() else None
+    key = (
+        str(path),
+        stat.st_size if stat else 0,
+        stat.st_mtime_ns if stat else 0,
+        tuple(sources or ()),
+        series.keys,
+        len(series.months),
+    )
+    with _cache_lock:
+        found = _backtests.get(key)
+    if found is None:
+        found = forecast.backtest(series)
+        with _cache_lock:
+            _backtests[key] = found
+    return found
+
+
+def _next_month(month: date, ahead: int) -> date:
+    year, index = divmod(month.month - 1 + ahead, 12)
+    return date(month.year + year, index + 1, 1)
+
+
+def dashboard(
+    actor: Actor | None,
+    path: Path,
+    *,
+    country: str | None = None,
+    region_: Region | None = None,
+    sources: list[str] | None = None,
+) -> Dashboard:
+    """One country (forecast by the trees pooled over every country) or one region (its
+    summed series, forecast on its own)."""
+    ensure_reader(actor)
+    with open_store(path) as connection:
+        used = sources or indicators.default_sources(connection)
+        everyone = _series(connection, None, None, used)
+        if region_ is not None:
+            series = _series(connection, region_.countries, region_.title, used)
+        else:
+            series = everyone
+    key = region_.title if region_ is not None else (country or "")
+    if key not in series.keys:
+        raise InvalidInput(
+            _("No events for {key} in the event store."),
+            code="no_events",
+            field="region" if region_ is not None else "country",
+            params={"key": key},
+        )
+    at = series.index(key)
+    flags = [
+        f
+        for metric in ("events", "fatalities")
+        for f in anomaly.detect(series, metric)
+        if f.key == key
+    ]
+    scores: list[ScoreRead] = []
+    forecasts: list[ForecastRead] = []
+    origins: list[date] = []
+    try:
+        scored = _backtest(path, series, used)
+    except ValueError:
+        scored = None
+    if scored is not None:
+        scores = [ScoreRead(**s.__dict__) for s in scored.scores]
+        origins = [series.months[o] for o in scored.origins]
+        last = series.months[-1]
+        forecasts = [
+            ForecastRead(
+                key=f.key,
+                horizon=f.horizon,
+                month=_next_month(last, f.horizon),
+                fatalities=f.fatalities,
+                model=f.model,
+                skill=f.skill,
+                mse_log1p=f.mse_log1p,
+            )
+            for f in forecast.forecast(series, scored)
+            if f.key == key
+        ]
+    window = everyone.fatalities[:, -12:] if everyone.keys else np.zeros((0, 0), np.int64)
+    countries = region_.countries if region_ is not None else [key]
+    last_year = {
+        k: int(window[i].sum())
+        for i, k in enumerate(everyone.keys)
+        if region_ is None or k in region_.countries
+    }
+    return Dashboard(
+        key=key,
+        title=region_.title if region_ is not None else key,
+        countries=countries,
+        region=region_,
+        synthetic=series.synthetic,
+        sources=used,
+        months=list(series.months),
+        events=[int(v) for v in series.events[at]],
+        fatalities=[int(v) for v in series.fatalities[at]],
+        flags=[_flag(f) for f in flags],
+        forecasts=forecasts,
+        backtest=scores,
+        backtest_origins=origins,
+        last_year=last_year,
+    )
