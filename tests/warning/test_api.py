@@ -44,6 +44,11 @@ def test_indicators_and_exports(
     assert exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(table) == len(region) and table[0]["key"] == "Central Asia"
+    # Events by type: a column each, adding up to the month's events.
+    kinds = [c for c in table[0] if c.startswith("events:")]
+    assert set(kinds) == {"events:state-based", "events:one-sided", "events:non-state"}
+    for line in table:
+        assert sum(int(line[c]) for c in kinds) == int(line["events"])
     parquet = client.get("/api/v1/warning/export.parquet?country=AFG", headers=headers)
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
     target = events.parent / "back.parquet"
@@ -80,9 +85,26 @@ def test_a_region_dashboard_has_flags_and_scored_forecasts(
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
+def test_a_period_limits_the_dashboard_and_its_report(
+    client: TestClient, accounts: dict[str, Account], events: Path
+) -> None:
+    headers = accounts["analyst"].headers
+    query = "region=central-asia&first=1998-03-15&last=1999-02-01"
+    board = client.get(f"/api/v1/warning/dashboard?{query}", headers=headers).json()
+    assert board["months"][0] == "1998-03-01" and board["months"][-1] == "1999-02-01"
+    assert len(board["events"]) == len(board["fatalities"]) == 12
+    assert all("1998-03-01" <= f["month"] <= "1999-02-01" for f in board["flags"])
+    # Forecasts still start from the newest month in the store.
+    assert board["forecasts"][0]["month"] > "2001-01-01"
+    pdf = client.get(f"/api/v1/warning/report.pdf?{query}&lang=zh", headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
 @pytest.mark.parametrize(
     ("query", "status", "field"),
     [
+        ("region=central-asia&first=1999-01-01&last=1998-01-01", 422, "last"),
+        ("region=central-asia&first=2050-01-01", 422, "first"),
         ("region=atlantis", 422, "region"),
         ("country=AFG&region=central-asia", 422, "country"),
         ("", 422, "country"),

@@ -24,7 +24,16 @@ from indivisible.cli.common import (
     settings,
     transaction,
 )
-from indivisible.warning import alerts, anomaly, forecast, importers, indicators, store, synthetic
+from indivisible.warning import (
+    alerts,
+    anomaly,
+    forecast,
+    importers,
+    indicators,
+    stix,
+    store,
+    synthetic,
+)
 
 app = typer.Typer(
     help="Early warning: the event store, indicators and anomaly flags.", no_args_is_help=True
@@ -130,6 +139,34 @@ def import_events(
         console.print(table)
 
 
+@app.command("import-stix")
+def import_stix(
+    events: Path | None = EventsOption,
+    database_url: str | None = DatabaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add the node's STIX incidents released to every user (node-wide, TLP:CLEAR or GREEN)
+    with a located-at country; the alert rules are evaluated after."""
+    with transaction(database_url) as session, store.opened(_store_path(events)) as connection:
+        report = stix.import_incidents(session, connection)
+    summary: dict[str, Any] = {
+        "source": report.source,
+        "incidents": report.rows,
+        "imported": report.imported,
+        "unchanged": report.unchanged,
+        "refused": [p.rule for p in report.problems],
+        "alerts": _evaluate(database_url, events),
+    }
+    if emit(summary, as_json):
+        return
+    console.print(
+        f"stix: {report.rows} released incidents, {report.imported} imported, "
+        f"{report.unchanged} already there, {report.refused} without a place or date."
+    )
+    for problem in report.problems[:20]:
+        console.print(f"  {escape(problem.rule)}")
+
+
 @app.command("synthesize")
 def synthesize(
     count: int = typer.Option(
@@ -182,7 +219,9 @@ def show_indicators(
     """Events and fatalities per country-month (or region-month) with rolling means and
     year-on-year and month-on-month ratios."""
     with store.opened(_store_path(events)) as connection:
-        series = _series(connection, country, region, source)
+        series = indicators.monthly(
+            connection, country or None, region=region, sources=source or None, by_type=True
+        )
     rows = indicators.table(series)
     if since:
         first = date.fromisoformat(f"{since}-01")

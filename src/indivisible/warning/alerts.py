@@ -24,7 +24,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.cbm import events
 from indivisible.errors import InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
-from indivisible.warning import anomaly, indicators, service
+from indivisible.warning import anomaly, indicators, repository, service
 from indivisible.warning.models import AlertFiring, AlertRule, AlertSubscription
 from indivisible.warning.schemas import (
     AlertCondition,
@@ -90,16 +90,8 @@ def rule_of_state(session: Session, actor: Actor, rule_id: int) -> AlertRule:
 
 def rules(session: Session, actor: Actor) -> list[AlertRuleRead]:
     state = _own_state(actor)
-    mine = set(
-        session.scalars(
-            select(AlertSubscription.rule_id).where(
-                AlertSubscription.principal_id == actor.principal_id
-            )
-        )
-    )
-    rows = session.scalars(
-        select(AlertRule).where(AlertRule.state_code == state).order_by(AlertRule.id)
-    )
+    mine = set(session.scalars(repository.subscribed_rule_ids(actor.principal_id)))
+    rows = session.scalars(repository.rules_of_state(state))
     return [rule_read(r, r.id in mine) for r in rows]
 
 
@@ -126,17 +118,8 @@ def subscribe(session: Session, actor: Actor, rule_id: int, on: bool) -> AlertRu
 
 def firings(session: Session, actor: Actor, firing_id: int | None = None) -> list[AlertFiringRead]:
     """What the rules the actor subscribes to fired, newest first."""
-    _own_state(actor)
-    stmt = (
-        select(AlertFiring, AlertRule)
-        .join(AlertRule, AlertRule.id == AlertFiring.rule_id)
-        .join(AlertSubscription, AlertSubscription.rule_id == AlertRule.id)
-        .where(
-            AlertSubscription.principal_id == actor.principal_id,
-            AlertRule.state_code == actor.state_code,
-        )
-        .order_by(AlertFiring.id.desc())
-    )
+    state = _own_state(actor)
+    stmt = repository.firings_for(actor.principal_id, state)
     if firing_id is not None:
         stmt = stmt.where(AlertFiring.id == firing_id)
     found = [
@@ -197,9 +180,7 @@ def evaluate(
             _("Only administrators and liaison officers evaluate alert rules."),
             code="role_required",
         )
-    active = list(
-        session.scalars(select(AlertRule).where(AlertRule.active.is_(True)).order_by(AlertRule.id))
-    )
+    active = list(session.scalars(repository.active_rules()))
     if not active:
         return EvaluationRead(rules=0, fired=0)
     fired = 0

@@ -33,6 +33,8 @@ RegionSpec = Annotated[
 ]
 On = Annotated[date | None, Query(description="The date a region's membership is read on.")]
 Sources = Annotated[list[str] | None, Query(description="ucdp-ged, acled or synthetic.")]
+First = Annotated[date | None, Query(description="The first month shown (a day in it).")]
+Last = Annotated[date | None, Query(description="The last month shown (a day in it).")]
 
 
 def _path(request: Request) -> Path:
@@ -79,13 +81,16 @@ def dashboard(
     region: RegionSpec = None,
     on: On = None,
     source: Sources = None,
+    first: First = None,
+    last: Last = None,
 ) -> Dashboard:
     """A country's or region's series, anomaly flags and forecasts, each forecast with its
-    model's backtest score."""
+    model's backtest score, over a period (``first``, ``last``) or everything."""
     _one(country, region)
     return service.dashboard(
-        actor, _path(request), country=country, region_=_region(session, region, on), sources=source
-    )
+        actor, _path(request), country=country, region_=_region(session, region, on),
+        sources=source, first=first, last=last,
+    )  # fmt: skip
 
 
 @router.get("/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -138,16 +143,19 @@ def export_parquet(
 def report_pdf(
     request: Request, session: DbSession, actor: CurrentActor, country: Country = None,
     region: RegionSpec = None, on: On = None, source: Sources = None,
+    first: First = None, last: Last = None,
     lang: Annotated[Literal["en", "ru", "zh"] | None, Query()] = None,
 ) -> Response:  # fmt: skip
-    """The dashboard as a printable report, in ``lang`` or the language of the request."""
+    """The dashboard as a printable report for a period (``first``, ``last``) or everything,
+    in ``lang`` or the language of the request."""
     _one(country, region)
     locale = lang or negotiate(
         request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
     )
     board = service.dashboard(
-        actor, _path(request), country=country, region_=_region(session, region, on), sources=source
-    )
+        actor, _path(request), country=country, region_=_region(session, region, on),
+        sources=source, first=first, last=last,
+    )  # fmt: skip
     return Response(
         report.as_pdf(board, translations(locale).gettext, locale),
         media_type="application/pdf",

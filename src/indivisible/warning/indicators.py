@@ -9,7 +9,7 @@ what the anomaly flags and the forecasts read. A region is any set of states, su
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -25,6 +25,8 @@ class Series:
     events: np.ndarray  # (keys, months) int64
     fatalities: np.ndarray  # (keys, months) int64
     synthetic: bool
+    # Events by event type, each (keys, months), when asked for.
+    by_type: dict[str, np.ndarray] = field(default_factory=dict)
 
     def index(self, key: str) -> int:
         return self.keys.index(key)
@@ -48,6 +50,7 @@ def monthly(
     event_types: Sequence[str] | None = None,
     first: date | None = None,
     last: date | None = None,
+    by_type: bool = False,
 ) -> Series:
     """Country-month series (or, with ``region``, one series summing ``countries``) of the
     given sources (by default those of ``default_sources``)."""
@@ -91,7 +94,21 @@ def monthly(
         if m in at_month:
             events[at_key[k], at_month[m]] = n
             fatalities[at_key[k], at_month[m]] = f or 0
-    return Series(keys, months, events, fatalities, any(r[4] for r in rows))
+    kinds: dict[str, np.ndarray] = {}
+    if by_type:
+        typed = connection.execute(
+            f"""
+            SELECT {key} AS key, date_trunc('month', event_date)::DATE AS month, event_type,
+                   count(*) AS events
+            FROM events WHERE {" AND ".join(where)} GROUP BY ALL
+            """,  # noqa: S608 (fixed fragments; every value is a parameter)
+            key_params + params,
+        ).fetchall()
+        for k, m, kind, n in typed:
+            if m in at_month:
+                array = kinds.setdefault(kind, np.zeros((len(keys), len(months)), np.int64))
+                array[at_key[k], at_month[m]] = n
+    return Series(keys, months, events, fatalities, any(r[4] for r in rows), kinds)
 
 
 def default_sources(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -135,6 +152,7 @@ class Indicator:
     events_year_on_year: float | None
     events_month_on_month: float | None
     fatalities_year_on_year: float | None
+    events_by_type: dict[str, int]
 
 
 def _num(value: float) -> float | None:
@@ -161,6 +179,7 @@ def table(series: Series) -> list[Indicator]:
             events_year_on_year=_num(yoy[k, t]),
             events_month_on_month=_num(mom[k, t]),
             fatalities_year_on_year=_num(fyoy[k, t]),
+            events_by_type={kind: int(v[k, t]) for kind, v in sorted(series.by_type.items())},
         )
         for k, key in enumerate(series.keys)
         for t, month in enumerate(series.months)

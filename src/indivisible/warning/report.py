@@ -16,15 +16,25 @@ from indivisible.pdf import Bar, Document
 from indivisible.warning.schemas import Dashboard, IndicatorRead
 from indivisible.warning.vocabulary import VOCABULARY
 
-FIELDS = tuple(IndicatorRead.model_fields)
+FIELDS = tuple(f for f in IndicatorRead.model_fields if f != "events_by_type")
+
+
+def _kinds(rows: list[IndicatorRead]) -> list[str]:
+    return sorted({kind for row in rows for kind in row.events_by_type})
+
+
+def _flat(row: IndicatorRead, kinds: list[str]) -> list[object]:
+    """One row's values: the fields, then events per type (a column each, ``events:<type>``)."""
+    return [getattr(row, f) for f in FIELDS] + [row.events_by_type.get(k, 0) for k in kinds]
 
 
 def as_csv(rows: list[IndicatorRead]) -> str:
+    kinds = _kinds(rows)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
+    writer.writerow([*FIELDS, *(f"events:{k}" for k in kinds)])
     for row in rows:
-        writer.writerow(["" if getattr(row, f) is None else getattr(row, f) for f in FIELDS])
+        writer.writerow(["" if v is None else v for v in _flat(row, kinds)])
     return out.getvalue()
 
 
@@ -34,8 +44,15 @@ def as_parquet(rows: list[IndicatorRead]) -> bytes:
         target = Path(tmp) / "indicators.parquet"
         connection = duckdb.connect(":memory:")
         try:
-            columns = {f: [getattr(r, f) for r in rows] for f in FIELDS}
-            select = ", ".join(f"unnest(${i + 1}) AS {f}" for i, f in enumerate(FIELDS))
+            kinds = _kinds(rows)
+            names = [*FIELDS, *(f"events:{k}" for k in kinds)]
+            values = [_flat(r, kinds) for r in rows]
+            columns = {name: [v[i] for v in values] for i, name in enumerate(names)}
+            # Event types come from the data: quoted as identifiers, quotes doubled.
+            select = ", ".join(
+                f'unnest(${i + 1}) AS "{name.replace(chr(34), chr(34) * 2)}"'
+                for i, name in enumerate(names)
+            )
             connection.execute(
                 f"CREATE TABLE indicators AS SELECT {select}", list(columns.values())
             )
@@ -52,6 +69,12 @@ def as_pdf(board: Dashboard, gettext: Callable[[str], str], locale: str = "en") 
         subject="early-warning",
         cjk=locale == "zh",
     )
+    if board.months:
+        doc.paragraph(
+            t(_("Period: {first} to {last}.")).format(
+                first=f"{board.months[0]:%Y-%m}", last=f"{board.months[-1]:%Y-%m}"
+            )
+        )
     if board.synthetic:
         doc.paragraph(
             t(

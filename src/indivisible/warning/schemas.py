@@ -22,6 +22,8 @@ class IndicatorRead(BaseModel):
     events_year_on_year: float | None
     events_month_on_month: float | None
     fatalities_year_on_year: float | None
+    # Events by event type (GED's type of violence, ACLED's event type).
+    events_by_type: dict[str, int] = {}
 
 
 class FlagRead(BaseModel):

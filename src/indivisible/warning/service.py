@@ -97,8 +97,11 @@ def _series(
     countries: list[str] | None,
     region_title: str | None,
     sources: list[str] | None,
+    by_type: bool = False,
 ) -> indicators.Series:
-    return indicators.monthly(connection, countries, region=region_title, sources=sources)
+    return indicators.monthly(
+        connection, countries, region=region_title, sources=sources, by_type=by_type
+    )
 
 
 def indicator_rows(
@@ -112,6 +115,7 @@ def indicator_rows(
             region_.countries if region_ else countries,
             region_.title if region_ else None,
             sources,
+            by_type=True,
         )
     rows = indicators.table(series)
     return [IndicatorRead(**r.__dict__) for r in rows if since is None or r.month >= since]
@@ -159,10 +163,18 @@ def dashboard(
     country: str | None = None,
     region_: Region | None = None,
     sources: list[str] | None = None,
+    first: date | None = None,
+    last: date | None = None,
 ) -> Dashboard:
     """One country (forecast by the trees pooled over every country) or one region (its
-    summed series, forecast on its own)."""
+    summed series, forecast on its own). ``first`` and ``last`` (months) limit the period
+    shown: the chart, the flags and the map; flags still compare with the years before, and
+    forecasts always start from the newest month in the store."""
     ensure_reader(actor)
+    if first is not None and last is not None and last < first:
+        raise InvalidInput(
+            _("The period ends before it starts."), code="empty_period", field="last"
+        )
     with open_store(path) as connection:
         used = sources or indicators.default_sources(connection)
         everyone = _series(connection, None, None, used)
@@ -195,12 +207,12 @@ def dashboard(
     if scored is not None:
         scores = [ScoreRead(**s.__dict__) for s in scored.scores]
         origins = [series.months[o] for o in scored.origins]
-        last = series.months[-1]
+        newest = series.months[-1]
         forecasts = [
             ForecastRead(
                 key=f.key,
                 horizon=f.horizon,
-                month=_next_month(last, f.horizon),
+                month=_next_month(newest, f.horizon),
                 fatalities=f.fatalities,
                 model=f.model,
                 skill=f.skill,
@@ -209,7 +221,31 @@ def dashboard(
             for f in forecast.forecast(series, scored)
             if f.key == key
         ]
-    window = everyone.fatalities[:, -12:] if everyone.keys else np.zeros((0, 0), np.int64)
+    shown = [
+        i
+        for i, m in enumerate(series.months)
+        if (first is None or m >= first.replace(day=1)) and (last is None or m <= last)
+    ]
+    if not shown:
+        raise InvalidInput(
+            _("No months of {key} in that period."),
+            code="empty_period",
+            field="first",
+            params={"key": key},
+        )
+    months_shown = [series.months[i] for i in shown]
+    flags = [f for f in flags if months_shown[0] <= f.month <= months_shown[-1]]
+    # The map: the last 12 months of the period shown.
+    end = (
+        everyone.months.index(months_shown[-1]) + 1
+        if months_shown[-1] in everyone.months
+        else len(everyone.months)
+    )
+    window = (
+        everyone.fatalities[:, max(end - 12, 0) : end]
+        if everyone.keys
+        else np.zeros((0, 0), np.int64)
+    )
     countries = region_.countries if region_ is not None else [key]
     last_year = {
         k: int(window[i].sum())
@@ -223,9 +259,9 @@ def dashboard(
         region=region_,
         synthetic=series.synthetic,
         sources=used,
-        months=list(series.months),
-        events=[int(v) for v in series.events[at]],
-        fatalities=[int(v) for v in series.fatalities[at]],
+        months=months_shown,
+        events=[int(series.events[at, i]) for i in shown],
+        fatalities=[int(series.fatalities[at, i]) for i in shown],
         flags=[_flag(f) for f in flags],
         forecasts=forecasts,
         backtest=scores,

@@ -13,6 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from indivisible.deps import DbSession
+from indivisible.errors import InvalidInput
+from indivisible.i18n import _
 from indivisible.warning import indicators, service
 from indivisible.warning.schemas import Dashboard
 from indivisible.warning.vocabulary import VOCABULARY
@@ -80,8 +82,11 @@ def _map(board: Dashboard, page: Page) -> str:
     )
 
 
-def _render(page: Page, board: Dashboard, query: dict[str, str]) -> HTMLResponse:
-    recent = 120
+def _render(
+    page: Page, board: Dashboard, query: dict[str, str], first: str = "", last: str = ""
+) -> HTMLResponse:
+    # Ten years at most on the chart; a chosen period is shown whole.
+    recent = len(board.months) if first or last else 120
     return page.render(
         "warning_dashboard.html",
         board=board,
@@ -95,6 +100,9 @@ def _render(page: Page, board: Dashboard, query: dict[str, str]) -> HTMLResponse
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         query=urlencode({**query, "lang": page.locale}),
+        base_query=query,
+        period_first=first,
+        period_last=last,
         scale=SCALE,
     )
 
@@ -126,17 +134,37 @@ def overview(page: WebPage) -> HTMLResponse:
     )
 
 
+def _period(first: str, last: str) -> tuple[date | None, date | None, dict[str, str]]:
+    """The period from the form's months (YYYY-MM), and the same as query parameters."""
+    try:
+        start = date.fromisoformat(f"{first}-01") if first else None
+        end = date.fromisoformat(f"{last}-01") if last else None
+    except ValueError:
+        raise InvalidInput(
+            _("Not a month: use YYYY-MM."), code="bad_month", field="first"
+        ) from None
+    query = {k: v.isoformat() for k, v in (("first", start), ("last", end)) if v is not None}
+    return start, end, query
+
+
 @router.get("/warning/country/{code}", response_class=HTMLResponse)
-def country_page(code: str, page: WebPage) -> HTMLResponse:
-    board = service.dashboard(page.actor, _path(page), country=code.upper())
-    return _render(page, board, {"country": board.key})
+def country_page(code: str, page: WebPage, first: str = "", last: str = "") -> HTMLResponse:
+    start, end, period = _period(first, last)
+    board = service.dashboard(page.actor, _path(page), country=code.upper(), first=start, last=end)
+    return _render(page, board, {"country": board.key, **period}, first, last)
 
 
 @router.get("/warning/region", response_class=HTMLResponse)
 def region_page(
-    page: WebPage, session: DbSession, spec: str = "central-asia", on: str = ""
+    page: WebPage,
+    session: DbSession,
+    spec: str = "central-asia",
+    on: str = "",
+    first: str = "",
+    last: str = "",
 ) -> HTMLResponse:
     day = date.fromisoformat(on) if on else date.today()
     found = service.region(session, spec, day)
-    board = service.dashboard(page.actor, _path(page), region_=found)
-    return _render(page, board, {"region": spec, "on": day.isoformat()})
+    start, end, period = _period(first, last)
+    board = service.dashboard(page.actor, _path(page), region_=found, first=start, last=end)
+    return _render(page, board, {"region": spec, "on": day.isoformat(), **period}, first, last)
