@@ -40,10 +40,10 @@ SCALE = (
 
 # Regions offered on the overview: a named group, organisations and a security belt.
 REGIONS = (
-    ("central-asia", "Central Asia"),
+    ("central-asia", _("Central Asia")),
     ("org:SCO", "SCO"),
     ("org:CSTO", "CSTO"),
-    ("belt:AFG", "AFG + neighbours"),
+    ("belt:AFG", _("AFG + neighbours")),
 )
 
 
