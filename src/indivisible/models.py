@@ -1,7 +1,7 @@
 """Imports every domain's tables so that the metadata Alembic compares against is complete."""
 
 from indivisible.audit.models import ChangeRecord
-from indivisible.auth.models import ApiToken, Principal, WebSession
+from indivisible.auth.models import ApiToken, Principal, StateKey, WebSession
 from indivisible.cbm.models import (
     AnnualData,
     CalendarEntry,
@@ -99,6 +99,7 @@ __all__ = [
     "SituationReport",
     "Source",
     "State",
+    "StateKey",
     "StixObject",
     "StixObjectRecipient",
     "StixObservable",

@@ -608,6 +608,16 @@ BAD_WRITES: list[tuple[str, str, Any, int, str | None]] = [
     ("put", "/api/v1/warning/alerts/999999/subscription", None, 403, None),
     ("delete", "/api/v1/warning/alerts/999999/subscription", None, 403, None),
     ("post", "/api/v1/warning/alerts/evaluate?months=0", None, 422, "query.months"),
+    ("post", "/api/v1/auth/keys", {"public_key": "too short"}, 422, "public_key"),
+    ("post", f"/api/v1/auth/keys/{'0' * 32}/retire", {"reason": ""}, 422, "reason"),
+    ("post", f"/api/v1/auth/keys/{'0' * 32}/revoke", {"reason": ""}, 422, "reason"),
+    (
+        "post",
+        "/api/v1/auth/keys/verify",
+        {"state": "kaz", "document": {}, "signature": {}, "signed_at": "2026-01-01T00:00:00Z"},
+        422,
+        "state",
+    ),
     ("delete", "/api/v1/cbm/webhooks/999999", None, 403, None),
     ("post", "/api/v1/sharing/groups", {"name": ""}, 422, "name"),
     (

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from indivisible.auth import service
+from fastapi import APIRouter, Path, Query
+
+from indivisible.auth import keys, service
 from indivisible.auth.schemas import (
+    KeyCreate,
+    KeyEnd,
+    KeyRead,
     PrincipalCreate,
     PrincipalRead,
+    SignatureCheck,
+    SignatureVerdict,
     TokenCreate,
     TokenIssued,
     TokenRead,
@@ -16,6 +23,8 @@ from indivisible.deps import CurrentActor, DbSession, RowId
 from indivisible.errors import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
+
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 @router.get("/me")
@@ -63,3 +72,39 @@ def create_principal(
 ) -> PrincipalRead:
     """Create an account acting for one state or one organisation body (admins only)."""
     return PrincipalRead.model_validate(service.create_principal(session, actor, data))
+
+
+@router.get("/keys", response_model=list[KeyRead])
+def list_keys(
+    session: DbSession,
+    actor: CurrentActor,
+    state: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+) -> list[KeyRead]:
+    """States' public signing keys with their validity (public: any signed-in principal)."""
+    return [keys.read(k) for k in keys.keys(session, state)]
+
+
+@router.post("/keys", response_model=KeyRead, status_code=201)
+def register_key(data: KeyCreate, session: DbSession, actor: CurrentActor) -> KeyRead:
+    """Register a public key for your state's signatures, valid from now (liaison officers)."""
+    return keys.read(keys.register(session, actor, data))
+
+
+@router.post("/keys/{key_id}/retire", response_model=KeyRead)
+def retire_key(key_id: KeyId, data: KeyEnd, session: DbSession, actor: CurrentActor) -> KeyRead:
+    """Rotate a key out: what it signed before now still verifies."""
+    return keys.read(keys.end(session, actor, key_id, data, revoke=False))
+
+
+@router.post("/keys/{key_id}/revoke", response_model=KeyRead)
+def revoke_key(key_id: KeyId, data: KeyEnd, session: DbSession, actor: CurrentActor) -> KeyRead:
+    """Revoke a compromised key: nothing it signs from now on verifies."""
+    return keys.read(keys.end(session, actor, key_id, data, revoke=True))
+
+
+@router.post("/keys/verify", response_model=SignatureVerdict)
+def verify_signature(
+    data: SignatureCheck, session: DbSession, actor: CurrentActor
+) -> SignatureVerdict:
+    """Whether a state signed a document with a key of its own valid at the time given."""
+    return keys.check(session, data)

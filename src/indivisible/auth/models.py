@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indivisible.db import Base
@@ -57,3 +57,22 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StateKey(Base):
+    """A state's Ed25519 public key for signing submissions, valid from a moment until it is
+    rotated out (``valid_to``) or revoked; a signature made after either does not verify."""
+
+    __tablename__ = "state_key"
+
+    # The key's id: the start of the SHA-256 of the public key (auth/signing.py).
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state_code: Mapped[str] = mapped_column(ForeignKey("state.code"), index=True)
+    # The raw 32-byte public key, base64.
+    public_key: Mapped[str] = mapped_column(String(60))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from indivisible.auth.principal import Role
 from indivisible.schemas import Input
@@ -56,3 +57,50 @@ class TokenIssued(TokenRead):
     """Returned once, at creation: the only time the secret is shown."""
 
     token: str
+
+
+class KeyCreate(Input):
+    """A public key for signing your state's submissions: base64 of the 32 raw bytes, or a
+    PEM SubjectPublicKeyInfo (``indivisible keys generate`` prints both)."""
+
+    public_key: str = Field(min_length=40, max_length=400)
+
+
+class KeyEnd(Input):
+    """Retire (rotation: signatures made before still verify) or revoke (compromise)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class KeyRead(BaseModel):
+    id: str
+    state: str
+    public_key: str
+    valid_from: datetime
+    valid_to: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+
+class DetachedSignature(Input):
+    key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    algorithm: Literal["ed25519-jcs"] = "ed25519-jcs"
+    signature: str = Field(min_length=40, max_length=200)
+
+
+class SignatureCheck(Input):
+    """Whether a state signed a document with a key registered and valid when it was
+    signed."""
+
+    state: str = Field(pattern=r"^[A-Z]{3}$")
+    document: dict[str, Any]
+    signature: DetachedSignature
+    signed_at: AwareDatetime
+
+
+class SignatureVerdict(BaseModel):
+    valid: bool
+    # ok | unknown_key | other_state | not_yet_valid | retired | revoked | bad_signature
+    reason: str
+    key_id: str
+    state: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from indivisible.cli import cbm, federation, node, registry, sharing, users, warning
+from indivisible.cli import cbm, federation, keys, node, registry, sharing, users, warning
 
 app = typer.Typer(
     name="indivisible",
@@ -21,6 +21,7 @@ app.add_typer(sharing.app, name="sharing")
 federation.register(app)
 app.add_typer(cbm.app, name="cbm")
 app.add_typer(warning.app, name="warning")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

@@ -1,0 +1,95 @@
+"""``indivisible keys``: signing keys on the user's own machine. The private key never
+leaves it: ``generate`` writes it to a file, ``sign`` signs a JSON document with it, and
+``verify`` checks a signature offline against a public key, with no node at all."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from indivisible.auth import signing
+from indivisible.cli.common import console, err_console
+
+app = typer.Typer(help="Signing keys: generate, sign and verify offline.", no_args_is_help=True)
+
+
+def _json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        err_console.print(f"[red]error[/red] ({what}): {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command("generate")
+def generate(
+    out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM)."),
+) -> None:
+    """A new Ed25519 key pair: the private key to a file readable by you alone, the public
+    key printed (base64) to register with `POST /api/v1/auth/keys`."""
+    if out.exists():
+        err_console.print(f"[red]error[/red] (--out): {out} exists; refusing to overwrite a key")
+        raise typer.Exit(2)
+    pem, public = signing.generate()
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    # Plain lines, never wrapped: they are copied into requests.
+    typer.echo(f"key id {signing.key_id(public)}")
+    typer.echo(base64.b64encode(public).decode())
+
+
+@app.command("sign")
+def sign(
+    document: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON document."),
+    key: Path = typer.Option(
+        ..., "--key", exists=True, dir_okay=False, help="Your private key (PEM)."
+    ),
+) -> None:
+    """Print a detached signature of the document's canonical form (RFC 8785)."""
+    try:
+        private = signing.load_private(key.read_bytes())
+    except signing.BadKey as exc:
+        err_console.print(f"[red]error[/red] (--key): {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        signed = signing.sign(private, _json(document, "document"))
+    except ValueError as exc:
+        err_console.print(f"[red]error[/red] (document): not canonical JSON (RFC 8785): {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(signed))
+
+
+@app.command("verify")
+def verify(
+    document: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON document."),
+    signature: Path = typer.Option(
+        ..., "--signature", exists=True, dir_okay=False, help="The detached signature (JSON)."
+    ),
+    public_key: str = typer.Option(
+        ..., "--public-key", help="The signer's public key (base64 or a PEM file path)."
+    ),
+) -> None:
+    """Check a signature offline: exit 0 when it signs the document, 1 when it does not."""
+    text = (
+        Path(public_key).read_text(encoding="utf-8") if Path(public_key).is_file() else public_key
+    )
+    try:
+        raw = signing.public_bytes(text)
+    except signing.BadKey as exc:
+        err_console.print(f"[red]error[/red] (--public-key): {exc}")
+        raise typer.Exit(2) from exc
+    detached = _json(signature, "signature")
+    if not isinstance(detached, dict) or detached.get("key_id") != signing.key_id(raw):
+        console.print("NOT VALID: the signature names another key.")
+        raise typer.Exit(1)
+    if signing.verify(raw, _json(document, "document"), str(detached.get("signature", ""))):
+        console.print(f"valid: signed with key {detached['key_id']}")
+        return
+    console.print("NOT VALID: the signature does not match the document.")
+    raise typer.Exit(1)
