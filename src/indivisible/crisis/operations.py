@@ -63,12 +63,12 @@ from indivisible.crisis.schemas import (
     WithdrawalPlanRead,
 )
 from indivisible.crisis.service import (
-    _secretariat_of,
     active_members,
     announce,
     attached_states,
     decision_read,
     get_crisis,
+    secretariat_of,
     told,
 )
 from indivisible.db import as_utc
@@ -112,6 +112,27 @@ def _not_ahead(at: datetime, field: str) -> None:
         )
 
 
+def _not_before_decision(session: Session, operation: Operation, at: datetime) -> None:
+    decision = session.get(Decision, operation.decision_id)
+    decided = as_utc(decision.decided_at) if decision is not None else None
+    if decided is not None and at < decided:
+        raise InvalidInput(
+            _("No step of the operation can come before its decision."),
+            code="before_decision",
+            field="at",
+        )
+
+
+def _contingent_state_liaison(actor: Actor, contingent: Contingent) -> None:
+    """Only the contributing state's liaison officers report on its contingent."""
+    if actor.role is not Role.liaison or actor.state_code != contingent.state_code:
+        raise PermissionDenied(
+            _("Only the liaison officers of {state} report the steps of its contingents."),
+            code="contributor_required",
+            params={"state": contingent.state_code},
+        )
+
+
 def _first_request(session: Session, crisis: Crisis) -> AssistanceRequest | None:
     return session.scalars(
         select(AssistanceRequest)
@@ -127,7 +148,7 @@ def record_consultation(
     session: Session, actor: Actor, crisis_id: int, data: ConsultationCreate
 ) -> Consultation:
     crisis = get_crisis(session, actor, crisis_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     held = data.held_at.astimezone(UTC)
     request = _first_request(session, crisis)
     if request is not None and held < (as_utc(request.requested_at) or held):
@@ -195,7 +216,7 @@ def set_up_operation(
 ) -> Operation:
     """The secretariat sets up the operation an adopted decision calls for."""
     crisis = get_crisis(session, actor, crisis_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     decision = session.get(Decision, data.decision)
     if decision is None or decision.crisis_id != crisis.id:
         raise InvalidInput(
@@ -253,7 +274,7 @@ def set_up_operation(
 
 def add_task(session: Session, actor: Actor, operation_id: int, data: TaskCreate) -> Operation:
     operation, crisis = operation_of(session, actor, operation_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     _add_tasks(session, operation, [data])
     session.flush()
     record_change(
@@ -273,7 +294,7 @@ def plan_withdrawal(
 ) -> Operation:
     """The secretariat records (or revises) the plan of withdrawal."""
     operation, crisis = operation_of(session, actor, operation_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     start = data.planned_start.astimezone(UTC)
     decision = session.get(Decision, operation.decision_id)
     earliest = as_utc(operation.planned_start) or (
@@ -474,12 +495,7 @@ def record_step(
 ) -> DeploymentEvent:
     """The contributing state's liaison officer reports one step of its contingent."""
     contingent, operation, crisis = contingent_of(session, actor, contingent_id)
-    if actor.role is not Role.liaison or actor.state_code != contingent.state_code:
-        raise PermissionDenied(
-            _("Only the liaison officers of {state} report the steps of its contingents."),
-            code="contributor_required",
-            params={"state": contingent.state_code},
-        )
+    _contingent_state_liaison(actor, contingent)
     steps = _steps(session, contingent.id)
     last = Step(steps[-1].kind) if steps else None
     if data.kind not in NEXT[last]:
@@ -496,14 +512,7 @@ def record_step(
                 "when": (as_utc(steps[-1].at) or at).isoformat(timespec="minutes"),
             },
         )
-    decision = session.get(Decision, operation.decision_id)
-    decided = as_utc(decision.decided_at) if decision is not None else None
-    if decided is not None and at < decided:
-        raise InvalidInput(
-            _("No step of the operation can come before its decision."),
-            code="before_decision",
-            field="at",
-        )
+    _not_before_decision(session, operation, at)
     _not_ahead(at, "at")
     if data.task is not None:
         task = session.get(OperationTask, data.task)
@@ -555,7 +564,7 @@ def report_situation(
     reports for the headquarters."""
     operation, crisis = operation_of(session, actor, operation_id)
     if data.contingent is None:
-        _secretariat_of(actor, crisis.organisation_code)
+        secretariat_of(actor, crisis.organisation_code)
     else:
         contingent = session.get(Contingent, data.contingent)
         if contingent is None or contingent.operation_id != operation.id:
@@ -565,21 +574,9 @@ def report_situation(
                 field="contingent",
                 params={"id": data.contingent},
             )
-        if actor.role is not Role.liaison or actor.state_code != contingent.state_code:
-            raise PermissionDenied(
-                _("Only the liaison officers of {state} report the steps of its contingents."),
-                code="contributor_required",
-                params={"state": contingent.state_code},
-            )
+        _contingent_state_liaison(actor, contingent)
     at = data.at.astimezone(UTC)
-    decision = session.get(Decision, operation.decision_id)
-    decided = as_utc(decision.decided_at) if decision is not None else None
-    if decided is not None and at < decided:
-        raise InvalidInput(
-            _("No step of the operation can come before its decision."),
-            code="before_decision",
-            field="at",
-        )
+    _not_before_decision(session, operation, at)
     _not_ahead(at, "at")
     row = SituationReport(
         operation_id=operation.id,

@@ -310,9 +310,9 @@ def as_pdf(
             [
                 [
                     c.state,
-                    next((_people(p.personnel_low, p.personnel_high, t) for p in operation.pledges if p.state == c.state), "—"),
+                    next((people(p.personnel_low, p.personnel_high, t) for p in operation.pledges if p.state == c.state), "—"),
                     c.name,
-                    _people(c.personnel_low, c.personnel_high, t),
+                    people(c.personnel_low, c.personnel_high, t),
                     ", ".join(f"{k}: {v}" for k, v in c.equipment.items()) or "—",
                     word(c.status, t),
                 ]
@@ -336,7 +336,7 @@ def as_pdf(
     return doc.render()
 
 
-def _people(low: int | None, high: int | None, gettext: Callable[[str], str]) -> str:
+def people(low: int | None, high: int | None, gettext: Callable[[str], str]) -> str:
     if low is None or high is None:
         return gettext(_("not reported"))
     return f"{low:,}" if low == high else f"{low:,}–{high:,}"

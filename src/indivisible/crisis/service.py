@@ -176,7 +176,7 @@ def list_crises(session: Session, actor: Actor) -> list[Crisis]:
     return list(session.scalars(stmt.order_by(Crisis.started_on.desc(), Crisis.id.desc())))
 
 
-def _secretariat_of(actor: Actor, organisation: str) -> None:
+def secretariat_of(actor: Actor, organisation: str) -> None:
     if actor.role is not Role.secretariat or actor.organisation_code != organisation:
         raise PermissionDenied(
             _("Only the secretariat of {organisation} records its bodies' decisions."),
@@ -188,7 +188,7 @@ def _secretariat_of(actor: Actor, organisation: str) -> None:
 def open_decision(session: Session, actor: Actor, crisis_id: int, data: DecisionCreate) -> Decision:
     """The secretariat puts the latest request before one of the organisation's bodies."""
     crisis = get_crisis(session, actor, crisis_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     body = session.get(Body, data.body)
     if body is None or body.organisation_code != crisis.organisation_code:
         raise InvalidInput(
@@ -317,7 +317,7 @@ def close_decision(
     """The secretariat closes the decision with the moment the body took it; its result is
     what the positions give."""
     decision, crisis = decision_and_crisis(session, actor, decision_id)
-    _secretariat_of(actor, crisis.organisation_code)
+    secretariat_of(actor, crisis.organisation_code)
     if decision.closed_at is not None:
         raise Conflict(_("This decision is closed."), code="decision_closed")
     request = session.get(AssistanceRequest, decision.request_id)

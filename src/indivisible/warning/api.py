@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from indivisible.auth.principal import Actor
 from indivisible.deps import CurrentActor, DbSession, RowId
-from indivisible.errors import PROBLEM_RESPONSES, InvalidInput
-from indivisible.i18n import LANG_COOKIE, _, negotiate, translations
+from indivisible.errors import PROBLEM_RESPONSES
+from indivisible.i18n import LANG_COOKIE, negotiate, translations
 from indivisible.warning import alerts, report, service
 from indivisible.warning.schemas import (
     AlertFiringRead,
@@ -46,11 +47,14 @@ def _region(session: Session, spec: str | None, on: date | None) -> Region | Non
     return service.region(session, spec, on or date.today()) if spec else None
 
 
-def _one(country: str | None, spec: str | None) -> None:
-    if (country is None) == (spec is None):
-        raise InvalidInput(
-            _("Give a country or a region, not both."), code="country_or_region", field="country"
-        )
+def _rows(
+    request: Request, session: Session, actor: Actor, country: str | None, region: str | None,
+    on: date | None, source: list[str] | None, since: date | None = None,
+) -> list[IndicatorRead]:  # fmt: skip
+    """The indicator rows the listing and both exports give."""
+    found = _region(session, region, on)
+    countries = [country] if country else None
+    return service.indicator_rows(actor, _path(request), countries, found, source, since)
 
 
 @router.get("/indicators", response_model=list[IndicatorRead])
@@ -66,10 +70,7 @@ def indicators(
 ) -> list[IndicatorRead]:
     """Events and fatalities per country-month (every country, one, or a region summed),
     with rolling means and ratios."""
-    found = _region(session, region, on)
-    return service.indicator_rows(
-        actor, _path(request), [country] if country else None, found, source, since
-    )
+    return _rows(request, session, actor, country, region, on, source, since)
 
 
 @router.get("/dashboard", response_model=Dashboard)
@@ -86,7 +87,6 @@ def dashboard(
 ) -> Dashboard:
     """A country's or region's series, anomaly flags and forecasts, each forecast with its
     model's backtest score, over a period (``first``, ``last``) or everything."""
-    _one(country, region)
     return service.dashboard(
         actor, _path(request), country=country, region_=_region(session, region, on),
         sources=source, first=first, last=last,
@@ -98,14 +98,7 @@ def export_csv(
     request: Request, session: DbSession, actor: CurrentActor, country: Country = None,
     region: RegionSpec = None, on: On = None, source: Sources = None,
 ) -> Response:  # fmt: skip
-    rows = service.indicator_rows(
-        actor,
-        _path(request),
-        [country] if country else None,
-        _region(session, region, on),
-        source,
-        None,
-    )
+    rows = _rows(request, session, actor, country, region, on, source)
     return Response(
         report.as_csv(rows),
         media_type="text/csv",
@@ -122,14 +115,7 @@ def export_parquet(
     request: Request, session: DbSession, actor: CurrentActor, country: Country = None,
     region: RegionSpec = None, on: On = None, source: Sources = None,
 ) -> Response:  # fmt: skip
-    rows = service.indicator_rows(
-        actor,
-        _path(request),
-        [country] if country else None,
-        _region(session, region, on),
-        source,
-        None,
-    )
+    rows = _rows(request, session, actor, country, region, on, source)
     return Response(
         report.as_parquet(rows),
         media_type="application/vnd.apache.parquet",
@@ -148,7 +134,6 @@ def report_pdf(
 ) -> Response:  # fmt: skip
     """The dashboard as a printable report for a period (``first``, ``last``) or everything,
     in ``lang`` or the language of the request."""
-    _one(country, region)
     locale = lang or negotiate(
         request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
     )

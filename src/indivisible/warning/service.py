@@ -171,6 +171,10 @@ def dashboard(
     shown: the chart, the flags and the map; flags still compare with the years before, and
     forecasts always start from the newest month in the store."""
     ensure_reader(actor)
+    if (country is None) == (region_ is None):
+        raise InvalidInput(
+            _("Give a country or a region, not both."), code="country_or_region", field="country"
+        )
     if first is not None and last is not None and last < first:
         raise InvalidInput(
             _("The period ends before it starts."), code="empty_period", field="last"

@@ -202,7 +202,7 @@ def _crisis_page(
             for c in (operation.contingents if operation else [])
         },
         adopted=next((d for d in crisis.decisions if d.final and d.result == "adopted"), None),
-        people=lambda low, high: report._people(low, high, page.gettext),
+        people=lambda low, high: report.people(low, high, page.gettext),
         errors=errors or {},
         values=values or {},
     )

@@ -109,14 +109,13 @@ def _render(
 
 @router.get("/warning", response_class=HTMLResponse)
 def overview(page: WebPage) -> HTMLResponse:
-    rows = service.indicator_rows(page.actor, _path(page), None, None, None, None)
-    months = sorted({r.month for r in rows})[-12:]
-    last_year: dict[str, int] = {}
-    for r in rows:
-        if r.month in months:
-            last_year[r.key] = last_year.get(r.key, 0) + r.fatalities
+    service.ensure_reader(page.actor)
+    # One aggregate query: the last 12 months' fatalities per country, summed in NumPy.
     with service.open_store(_path(page)) as connection:
         sources = indicators.default_sources(connection)
+        series = indicators.monthly(connection, sources=sources)
+    totals = series.fatalities[:, -12:].sum(axis=1) if series.keys else []
+    last_year = {key: int(total) for key, total in zip(series.keys, totals, strict=True)}
     fills = {code: fill(v) for code, v in last_year.items()}
     return page.render(
         "warning_index.html",
