@@ -117,10 +117,15 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def app(backend: Backend) -> FastAPI:
-    # Webhooks are delivered by tests that call deliver_due themselves: a background loop
-    # would share the test's connection from another thread.
+    # Webhooks are delivered and the audit log sealed by tests that call deliver_due and
+    # seal themselves: a background loop would share the test's connection from another thread.
     return create_app(
-        Settings(database_url=backend.url, max_body_bytes=64_000, webhook_interval_seconds=0)
+        Settings(
+            database_url=backend.url,
+            max_body_bytes=64_000,
+            webhook_interval_seconds=0,
+            audit_seal_interval_seconds=0,
+        )
     )
 
 

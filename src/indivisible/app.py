@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indivisible import __version__
+from indivisible.audit import ledger
 from indivisible.cbm import events as cbm_events
 from indivisible.cbm import service as cbm_service
 from indivisible.config import Settings, get_settings
@@ -184,15 +186,26 @@ def _deliver_once(app: FastAPI) -> None:
         cbm_events.deliver_due(session)
 
 
-async def _deliver_webhooks(app: FastAPI, interval: float) -> None:
-    """Posts due webhook deliveries while the node runs; a failure is logged and retried on
-    the next round, never allowed to stop the loop."""
+async def _every(interval: float, work: Callable[[], None], what: str) -> None:
+    """Runs ``work`` in a thread every ``interval`` seconds while the node runs; a failure is
+    logged and retried on the next round, never allowed to stop the loop."""
     while True:
         try:
-            await asyncio.to_thread(_deliver_once, app)
+            await asyncio.to_thread(work)
         except Exception:
-            logger.exception("webhook delivery round failed")
+            logger.exception("%s round failed", what)
         await asyncio.sleep(interval)
+
+
+def _sealer(app: FastAPI, settings: Settings) -> Callable[[], None]:
+    key = ledger.load_or_create_node_key(settings.node_key_file())
+    interval = timedelta(seconds=settings.audit_tree_head_interval_seconds)
+
+    def seal_once() -> None:
+        with unit_of_work(app.state.session_factory) as session:
+            ledger.seal(session, key=key, head_interval=interval)
+
+    return seal_once
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -203,16 +216,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A broken rule-set file of the operator's stops the node here, naming the file,
         # instead of leaving a regime silently unchecked.
         cbm_service.rule_sets()
-        delivering = (
-            asyncio.create_task(_deliver_webhooks(app, settings.webhook_interval_seconds))
-            if settings.webhook_interval_seconds > 0
-            else None
-        )
+        loops = []
+        if settings.webhook_interval_seconds > 0:
+            loops.append(
+                _every(
+                    settings.webhook_interval_seconds,
+                    lambda: _deliver_once(app),
+                    "webhook delivery",
+                )
+            )
+        if settings.audit_seal_interval_seconds > 0:
+            loops.append(
+                _every(
+                    settings.audit_seal_interval_seconds, _sealer(app, settings), "audit sealing"
+                )
+            )
+        tasks = [asyncio.create_task(loop) for loop in loops]
         yield
-        if delivering is not None:
-            delivering.cancel()
+        for task in tasks:
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await delivering
+                await task
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -329,10 +353,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from indivisible.web.pages import mount as mount_web
 
     app.include_router(apidocs_router)
+    from indivisible.audit.api import log_router as audit_log_router
     from indivisible.audit.api import router as audit_router
 
     app.include_router(auth_router)
     app.include_router(audit_router)
+    app.include_router(audit_log_router)
     app.include_router(registry_router)
     from indivisible.sharing.api import router as sharing_router
     from indivisible.sharing.taxii import router as taxii_router

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     # The early-warning event store (DuckDB). Unset: events.duckdb beside a SQLite database,
     # or ./var/events.duckdb for a server database.
     events_path: str = ""
+    # How often the node seals new change records into the audit log (seconds; 0 leaves it
+    # to `indivisible audit seal`), and how often at most it signs a new tree head.
+    audit_seal_interval_seconds: float = Field(default=1.0, ge=0)
+    audit_tree_head_interval_seconds: float = Field(default=60.0, ge=0)
+    # The node's Ed25519 key for tree heads. Unset: node-key.pem beside a SQLite database, or
+    # ./var/node-key.pem for a server database.
+    node_key_path: str = ""
+
+    def node_key_file(self) -> Path:
+        if self.node_key_path:
+            return Path(self.node_key_path)
+        database = self.sqlite_path()
+        return (database.parent if database is not None else Path("var")) / "node-key.pem"
 
     def events_file(self) -> Path:
         if self.events_path:

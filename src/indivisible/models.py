@@ -1,6 +1,6 @@
 """Imports every domain's tables so that the metadata Alembic compares against is complete."""
 
-from indivisible.audit.models import ChangeRecord
+from indivisible.audit.models import AuditLogState, AuditTreeHead, ChangeRecord
 from indivisible.auth.models import ApiToken, Principal, StateKey, WebSession
 from indivisible.cbm.models import (
     AnnualData,
@@ -66,6 +66,8 @@ __all__ = [
     "AnnualData",
     "ApiToken",
     "AssistanceRequest",
+    "AuditLogState",
+    "AuditTreeHead",
     "Base",
     "Body",
     "Border",

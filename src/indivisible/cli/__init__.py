@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from indivisible.cli import cbm, federation, keys, node, registry, sharing, users, warning
+from indivisible.cli import audit, cbm, federation, keys, node, registry, sharing, users, warning
 
 app = typer.Typer(
     name="indivisible",
@@ -22,6 +22,7 @@ federation.register(app)
 app.add_typer(cbm.app, name="cbm")
 app.add_typer(warning.app, name="warning")
 app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:
