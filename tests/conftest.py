@@ -125,6 +125,8 @@ def app(backend: Backend) -> FastAPI:
             max_body_bytes=64_000,
             webhook_interval_seconds=0,
             audit_seal_interval_seconds=0,
+            # Most tests post unsigned; tests/auth/test_submissions.py turns this off.
+            allow_unsigned_submissions=True,
         )
     )
 

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     # The early-warning event store (DuckDB). Unset: events.duckdb beside a SQLite database,
     # or ./var/events.duckdb for a server database.
     events_path: str = ""
+    # Whether submissions that bind a state (notifications, annual data, requests for
+    # assistance, positions) may come unsigned; they are marked unsigned where they do. Off:
+    # a production node takes only signed ones. `indivisible start` turns it on for the demo
+    # unless this is set.
+    allow_unsigned_submissions: bool = False
+    # How old a signature may be when it arrives; older ones are refused (replays of an old
+    # submission after the key was rotated, or of a stale one).
+    signature_max_age_hours: int = Field(default=24, ge=1, le=24 * 30)
     # How often the node seals new change records into the audit log (seconds; 0 leaves it
     # to `indivisible audit seal`), and how often at most it signs a new tree head.
     audit_seal_interval_seconds: float = Field(default=1.0, ge=0)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import same
+from indivisible.auth.submissions import Submission
 from indivisible.errors import NotAuthenticated, PermissionDenied
 from indivisible.i18n import _
 
@@ -35,6 +37,27 @@ def get_db(request: Request) -> Iterator[Session]:
 
 # scope="function" commits before the response is sent, so a failed commit is never reported as success.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+async def _json_body(request: Request) -> Any:
+    """The request body as sent (FastAPI has read it already), for the signature check."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def submission(request: Request, body: Annotated[Any, Depends(_json_body)]) -> Submission:
+    settings = request.app.state.settings
+    return Submission(
+        body=body if isinstance(body, dict) else {},
+        allow_unsigned=settings.allow_unsigned_submissions,
+        max_age=timedelta(hours=settings.signature_max_age_hours),
+    )
+
+
+# A submission that binds a state: its body as sent and the node's rule on unsigned ones.
+Submitted = Annotated[Submission, Depends(submission)]
 
 
 # Declared so the OpenAPI description (and Swagger UI's Authorize button) shows the scheme;

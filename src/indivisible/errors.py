@@ -58,6 +58,8 @@ def _problem(description: str) -> dict[str, Any]:
 
 # Declared on every router so the OpenAPI description shows the error answers clients really get.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    # Not only BadRequest: FastAPI answers 400 itself for a JSON body that is not UTF-8.
+    400: _problem("The request cannot be read: a body that is not UTF-8, a malformed filter."),
     401: _problem("No valid credentials."),
     403: _problem("The role or state may not do this, or the CSRF token is missing."),
     404: _problem("No such object, or not visible to the caller."),

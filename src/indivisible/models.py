@@ -1,7 +1,7 @@
 """Imports every domain's tables so that the metadata Alembic compares against is complete."""
 
 from indivisible.audit.models import AuditLogState, AuditTreeHead, ChangeRecord
-from indivisible.auth.models import ApiToken, Principal, StateKey, WebSession
+from indivisible.auth.models import ApiToken, Principal, StateKey, SubmissionSignature, WebSession
 from indivisible.cbm.models import (
     AnnualData,
     CalendarEntry,
@@ -105,6 +105,7 @@ __all__ = [
     "StixObject",
     "StixObjectRecipient",
     "StixObservable",
+    "SubmissionSignature",
     "TaxiiCollection",
     "TaxiiGrant",
     "TaxiiStatus",

@@ -1,10 +1,11 @@
-"""Pydantic bases shared by every domain's inputs."""
+"""Pydantic bases shared by every domain's inputs, and types shared by its outputs."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 
 def _has_nul(value: Any) -> bool:
@@ -29,3 +30,13 @@ class Input(BaseModel):
         if _has_nul(value):
             raise ValueError("text may not contain NUL characters")
         return value
+
+
+def _stored_in_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# A moment read back from the database, answered with its offset: SQLite hands back naive
+# datetimes (everything is stored in UTC), and without the offset the answer is not the
+# RFC 3339 date-time the OpenAPI description promises; clients would read it as local time.
+StoredMoment = Annotated[datetime, AfterValidator(_stored_in_utc)]

@@ -1,15 +1,18 @@
-"""``indivisible cbm``: rule sets listed and checked, a notification filed from the console."""
+"""``indivisible cbm``: rule sets listed and checked, a notification filed (and signed) from
+the console."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from indivisible.auth import keys, signing, submissions
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import PrincipalCreate
+from indivisible.auth.schemas import KeyCreate, PrincipalCreate
 from indivisible.cli import app
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
@@ -46,16 +49,27 @@ def test_rules_are_listed_and_checked(tmp_path: Path) -> None:
 
 def test_a_notification_filed_from_the_console(tmp_path: Path) -> None:
     url = node(tmp_path)
+    pem, public = signing.generate()
+    (tmp_path / "kaz.pem").write_bytes(pem)
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        liaison = Actor(label="kaz-lo", role=Role.liaison, state_code="KAZ")
+        keys.register(session, liaison, KeyCreate(public_key=base64.b64encode(public).decode()))
+    engine.dispose()
     runner = CliRunner()
-    filed = runner.invoke(
-        app,
-        ["cbm", "notify", "--as", "kaz-lo", "--start", "2026-06-01", "--end", "2026-06-05",
-         "--point", "80.0,44.5", "--force", "personnel=36000", "--filed-on", "2026-05-20",
-         "--json", "--database-url", url],
-    )  # fmt: skip
+    args = ["cbm", "notify", "--as", "kaz-lo", "--start", "2026-06-01", "--end", "2026-06-05",
+            "--point", "80.0,44.5", "--force", "personnel=36000", "--filed-on", "2026-05-20",
+            "--json", "--database-url", url]  # fmt: skip
+    # This node takes signed submissions only (the default).
+    unsigned = runner.invoke(app, args)
+    assert unsigned.exit_code == 2 and "(signature)" in unsigned.stderr
+    filed = runner.invoke(app, [*args, "--key", str(tmp_path / "kaz.pem")])
     assert filed.exit_code == 0, filed.output
     body = json.loads(filed.stdout)
     assert body["filed_on"] == "2026-05-20"
+    # Signed on this machine, checked by the node, and checkable again offline.
+    assert body["signature"]["signed"] and body["signature"]["state"] == "KAZ"
+    assert submissions.check_offline(body) == (True, "ok")
     assert {r["state"] for r in body["recipients"]} == {"CHN", "KGZ", "RUS", "TJK"}
     bad = runner.invoke(
         app,

@@ -101,7 +101,9 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         create_demo_cbm(session)
     # The demo crisis: the Kazakhstan scenario replayed through the node's API.
     load_demo_crisis(
-        lambda: create_app(Settings(database_url=url, webhook_interval_seconds=0)),
+        lambda: create_app(
+            Settings(database_url=url, webhook_interval_seconds=0, allow_unsigned_submissions=True)
+        ),
         lambda: unit_of_work(make_session_factory(engine)),
     )
     engine.dispose()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indivisible.db import Base
@@ -76,3 +77,30 @@ class StateKey(Base):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
+
+
+class SubmissionSignature(Base):
+    """Who signed a submission that binds a state, with which key, over which document; or
+    the mark that it came unsigned, where the node allows that. Written in the transaction of
+    the submission, and only for a signature that verified."""
+
+    __tablename__ = "submission_signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # cbm.notification, cbm.annual_data, crisis.request, crisis.position
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_key: Mapped[str] = mapped_column(String(120))
+    state_code: Mapped[str] = mapped_column(ForeignKey("state.code"))
+    principal_id: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed: Mapped[bool] = mapped_column(Boolean)
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("state_key.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Unique: an Ed25519 signature is deterministic, so the same signed submission sent again
+    # (a replay) is refused.
+    signature: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # The document the signature covers (auth/submissions.py), kept so that anyone can check
+    # it again offline.
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_submission_signature_subject", "kind", "subject_key"),)

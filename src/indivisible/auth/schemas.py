@@ -104,3 +104,29 @@ class SignatureVerdict(BaseModel):
     reason: str
     key_id: str
     state: str
+
+
+class SubmissionSignatureIn(Input):
+    """A state's signature over this submission (docs/operator.md, "Signed submissions"):
+    Ed25519 over the RFC 8785 form of ``{"type", "state", "signed_at", "content"}``, where
+    content is the request body as sent, without this member."""
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    algorithm: Literal["ed25519-jcs"] = "ed25519-jcs"
+    signed_at: AwareDatetime
+    signature: str = Field(min_length=40, max_length=120)
+
+
+class SubmissionSignatureRead(BaseModel):
+    """Who signed a submission and with which key; everything needed to check it offline
+    (``indivisible keys verify-item``). ``signed`` false marks an unsigned submission."""
+
+    signed: bool
+    state: str
+    received_at: datetime
+    key_id: str | None = None
+    public_key: str | None = None
+    algorithm: str | None = None
+    signed_at: datetime | None = None
+    signature: str | None = None
+    document: dict[str, Any] | None = None

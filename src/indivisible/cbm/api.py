@@ -36,7 +36,7 @@ from indivisible.cbm.schemas import (
     WebhookCreated,
     WebhookRead,
 )
-from indivisible.deps import CurrentActor, DbSession, RowId
+from indivisible.deps import CurrentActor, DbSession, RowId, Submitted
 from indivisible.errors import PROBLEM_RESPONSES
 from indivisible.i18n import LANG_COOKIE, negotiate, translations
 
@@ -49,12 +49,13 @@ KEEP_ALIVE_SECONDS = 15.0
 
 @router.post("/notifications", status_code=201, response_model=NotificationRead)
 def file_notification(
-    data: NotificationCreate, session: DbSession, actor: CurrentActor
+    data: NotificationCreate, session: DbSession, actor: CurrentActor, submitted: Submitted
 ) -> NotificationRead:
     """File a notification of a military activity for your state. The answer holds the
     findings of every agreement in force between your state and others on its dates, and the
-    states it was routed to."""
-    notification = service.file_notification(session, actor, data)
+    states it was routed to. Sign it with your state's key (``signature``); the node refuses
+    unsigned notifications unless its operator allows them."""
+    notification = service.file_notification(session, actor, data, submission=submitted)
     return service.read_model(session, notification)
 
 
@@ -114,11 +115,12 @@ def list_rule_sets(actor: CurrentActor) -> list[RuleSetSummary]:
 
 @router.post("/annual-data", status_code=201, response_model=AnnualDataRead)
 def submit_annual_data(
-    data: AnnualDataCreate, session: DbSession, actor: CurrentActor
+    data: AnnualDataCreate, session: DbSession, actor: CurrentActor, submitted: Submitted
 ) -> AnnualDataRead:
     """Submit your state's annual data under a regime (forces in its area by category and
     sector, as of 1 January); sending the same regime and year again replaces it."""
-    return exchange.annual_read(exchange.submit_annual_data(session, actor, data))
+    row = exchange.submit_annual_data(session, actor, data, submission=submitted)
+    return exchange.annual_reads(session, [row])[0]
 
 
 @router.get("/annual-data", response_model=list[AnnualDataRead])
@@ -130,7 +132,7 @@ def list_annual_data(
 ) -> list[AnnualDataRead]:
     """Annual data of your state and of the regimes your state is a party of."""
     rows = exchange.annual_data(session, actor, rule_set_code=rule_set, year=year)
-    return [exchange.annual_read(row) for row in rows]
+    return exchange.annual_reads(session, rows)
 
 
 @router.post("/calendars", status_code=201, response_model=list[CalendarEntryRead])

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.submissions import Submission
 from indivisible.cbm import exchange, service
 from indivisible.cbm.models import Notification
 from indivisible.cbm.schemas import (
@@ -33,6 +34,8 @@ from indivisible.cbm.schemas import (
 
 DEMO_YEAR = 2026
 DEMO_NOTE = "Demonstration data, not a real activity."
+# Demo filings are made at the console with no state's key: they are marked unsigned.
+DEMO_SUBMISSION = Submission(body={}, allow_unsigned=True)
 # Points inside each state, within the 100 km zones along its border with China (checked by
 # tests/cbm/test_demo.py against the map).
 NEAR_CHINA = {
@@ -103,6 +106,7 @@ def create_demo_cbm(session: Session) -> int:
                     }
                 ),
                 filed_on=first - timedelta(days=ahead),
+                submission=DEMO_SUBMISSION,
             )
         )
     _clarifications(session, filed)
@@ -122,6 +126,7 @@ def create_demo_cbm(session: Session) -> int:
                 }
             ),
             submitted_on=date(DEMO_YEAR - 1, 12, 15),
+            submission=DEMO_SUBMISSION,
         )
     _inspections(session)
     return len(filed)

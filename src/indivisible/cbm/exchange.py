@@ -16,7 +16,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
+from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.schemas import SubmissionSignatureRead
+from indivisible.auth.submissions import Submission
 from indivisible.cbm import engine, events, repository, ruleset
 from indivisible.cbm.engine import Activity, Topic
 from indivisible.cbm.models import (
@@ -108,7 +111,12 @@ def _sectors(rules: ruleset.RuleSet) -> set[str]:
 
 
 def submit_annual_data(
-    session: Session, actor: Actor, data: AnnualDataCreate, *, submitted_on: date | None = None
+    session: Session,
+    actor: Actor,
+    data: AnnualDataCreate,
+    *,
+    submission: Submission,
+    submitted_on: date | None = None,
 ) -> AnnualData:
     """A party's liaison officer submits (or resubmits) its annual data under a regime."""
     state = _require_liaison(
@@ -178,6 +186,10 @@ def submit_annual_data(
         before=before,
         after={"holdings": holdings},
     )
+    submissions.attest(
+        session, actor, kind="cbm.annual_data", subject_key=str(row.id), state=state,
+        signature=data.signature, submission=submission,
+    )  # fmt: skip
     return row
 
 
@@ -221,7 +233,15 @@ def annual_data(
     )
 
 
-def annual_read(row: AnnualData) -> AnnualDataRead:
+def annual_reads(session: Session, rows: list[AnnualData]) -> list[AnnualDataRead]:
+    """Annual data with who signed each, in one query for the signatures."""
+    signed = submissions.reads(session, "cbm.annual_data", [str(row.id) for row in rows])
+    return [annual_read(row, signed.get(str(row.id))) for row in rows]
+
+
+def annual_read(
+    row: AnnualData, signature: SubmissionSignatureRead | None = None
+) -> AnnualDataRead:
     return AnnualDataRead(
         id=row.id,
         rule_set=row.rule_set,
@@ -231,6 +251,7 @@ def annual_read(row: AnnualData) -> AnnualDataRead:
         submitted_on=row.submitted_on,
         submitted_at=utc(row.submitted_at) or row.submitted_at,
         revised_at=utc(row.revised_at),
+        signature=signature,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from indivisible.i18n import _
 from indivisible.registry.datafile import Entry, FileProblem, Names, SourceEntry, load_yaml
 
 FORMAT = "indivisible-cbm/1"
@@ -52,7 +53,8 @@ class ActivityKind(StrEnum):
 class Cited(Entry):
     """A number taken from the agreement's text."""
 
-    value: float | None = None
+    # Finite: .inf or .nan would make every comparison with the number come out one way.
+    value: float | None = Field(default=None, allow_inf_nan=False)
     # The text sets this number, but it could not be read: no value is encoded.
     unknown: bool = False
     cite: str = Field(min_length=1, description="The article or paragraph, e.g. 'Art. 6.1'.")
@@ -248,6 +250,17 @@ def parse_text(text: str, name: str) -> tuple[RuleSet | None, list[FileProblem]]
         ]
 
 
+def parse_file(path: Path) -> tuple[RuleSet | None, list[FileProblem]]:
+    """A rule-set file, read and parsed; a file that cannot be read is a problem of its own."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [
+            FileProblem(str(path), "file", _("cannot be read: {error}").format(error=exc))
+        ]
+    return parse_text(text, str(path))
+
+
 def shipped_paths() -> list[Path]:
     return sorted(RULES_DIR.glob("*.yaml"))
 
@@ -275,7 +288,7 @@ def load_from(directories: Sequence[Path]) -> list[RuleSet]:
     """
     found: dict[str, RuleSet] = {}
     for path in paths_in(directories):
-        rules, problems = parse_text(path.read_text(encoding="utf-8"), str(path))
+        rules, problems = parse_file(path)
         if rules is None:
             raise ValueError("; ".join(str(p) for p in problems))
         if rules.code in found:
@@ -287,7 +300,7 @@ def load_from(directories: Sequence[Path]) -> list[RuleSet]:
 def main(argv: list[str]) -> int:
     status = 0
     for arg in argv or [str(p) for p in shipped_paths()]:
-        _rules, problems = parse_text(Path(arg).read_text(encoding="utf-8"), arg)
+        _rules, problems = parse_file(Path(arg))
         for problem in problems:
             print(problem, file=sys.stderr)
             status = 1

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from shapely import Polygon
 
+from indivisible.auth.schemas import SubmissionSignatureIn, SubmissionSignatureRead
 from indivisible.cbm.ruleset import ActivityKind, Category
 from indivisible.registry.schemas import StateCode
 from indivisible.schemas import Input
@@ -66,6 +67,7 @@ class PlannedActivity(Input):
 
 class NotificationCreate(PlannedActivity):
     observers_invited: list[StateCode] = Field(default_factory=list, max_length=250)
+    signature: SubmissionSignatureIn | None = None
 
 
 class FindingRead(BaseModel):
@@ -126,6 +128,8 @@ class NotificationRead(BaseModel):
     findings: list[FindingRead]
     recipients: list[RecipientRead]
     clarifications: list[ClarificationRead] = []
+    # Who signed the notification, or the mark that it came unsigned.
+    signature: SubmissionSignatureRead | None = None
 
 
 Year = Annotated[int, Field(ge=1990, le=2100)]
@@ -146,6 +150,7 @@ class AnnualDataCreate(Input):
     rule_set: str = Field(min_length=1, max_length=60)
     year: Year
     holdings: list[Holding] = Field(min_length=1, max_length=200)
+    signature: SubmissionSignatureIn | None = None
 
     @field_validator("holdings")
     @classmethod
@@ -170,6 +175,7 @@ class AnnualDataRead(BaseModel):
     submitted_on: date
     submitted_at: datetime
     revised_at: datetime | None
+    signature: SubmissionSignatureRead | None = None
 
 
 class CalendarCreate(Input):

@@ -13,7 +13,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
+from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.submissions import Submission
 from indivisible.cbm import engine, events, geography, repository, ruleset
 from indivisible.cbm.engine import Activity, Outcome, Topic
 from indivisible.cbm.models import (
@@ -120,7 +122,12 @@ def _earlier(session: Session, rules: ruleset.RuleSet, state: str, start: date) 
 
 
 def file_notification(
-    session: Session, actor: Actor, data: NotificationCreate, *, filed_on: date | None = None
+    session: Session,
+    actor: Actor,
+    data: NotificationCreate,
+    *,
+    submission: Submission,
+    filed_on: date | None = None,
 ) -> Notification:
     """File a state's notification; the engine's findings and the routing are decided here.
 
@@ -229,6 +236,10 @@ def file_notification(
             "recipients": sorted(recipients),
         },
     )
+    submissions.attest(
+        session, actor, kind="cbm.notification", subject_key=str(notification.id), state=state,
+        signature=data.signature, submission=submission,
+    )  # fmt: skip
     return notification
 
 
@@ -475,6 +486,7 @@ def read_model(session: Session, notification: Notification) -> NotificationRead
                 .order_by(Clarification.id)
             )
         ],
+        signature=submissions.one(session, "cbm.notification", str(notification.id)),
     )
 
 

@@ -10,6 +10,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from indivisible.auth import signing, submissions
+from indivisible.auth.submissions import Submission
 from indivisible.cbm import compliance, events, ruleset, service
 from indivisible.cbm.ruleset import ActivityKind
 from indivisible.cbm.schemas import NotificationCreate
@@ -19,6 +21,7 @@ from indivisible.cli.common import (
     console,
     emit,
     err_console,
+    settings,
     transaction,
 )
 from indivisible.config import get_settings
@@ -105,10 +108,14 @@ def notify(
     filed_on: str | None = typer.Option(
         None, help="Backdate the filing (imports and demos only), YYYY-MM-DD."
     ),
+    key: Path | None = typer.Option(
+        None, "--key", exists=True, dir_okay=False, help="Sign with this private key (PEM)."
+    ),
     database_url: str | None = DatabaseOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """File a notification of a military activity and print the engine's findings."""
+    """File a notification of a military activity and print the engine's findings; with
+    --key it is signed here, with the state's key, before it reaches the node."""
     location: dict[str, object]
     if (point is None) == (territory is None):
         raise typer.BadParameter("give --point or --territory", param_hint="--point")
@@ -143,9 +150,23 @@ def notify(
         else:
             err_console.print(f"[red]error[/red] (filed_on): {exc}", highlight=False)
         raise typer.Exit(2) from exc
+    try:
+        private = signing.load_private(key.read_bytes()) if key is not None else None
+    except signing.BadKey as exc:
+        err_console.print(f"[red]error[/red] (--key): {exc}")
+        raise typer.Exit(2) from exc
     with transaction(database_url) as session:
         actor = actor_for_username(session, username)
-        notification = service.file_notification(session, actor, data, filed_on=backdate)
+        body = data.model_dump(mode="json", exclude_unset=True)
+        if private is not None and actor.state_code is not None:
+            body = submissions.sign_body(private, "cbm.notification", actor.state_code, body)
+            data = NotificationCreate.model_validate(body)
+        # Unsigned, the console follows the node's rule on unsigned submissions.
+        allowed = settings(database_url).allow_unsigned_submissions
+        notification = service.file_notification(
+            session, actor, data, filed_on=backdate,
+            submission=Submission(body=body, allow_unsigned=allowed),
+        )  # fmt: skip
         read = service.read_model(session, notification)
     if emit(read, as_json):
         return

@@ -202,7 +202,10 @@ def print_accounts(created: list[tuple[str, str, str, str]]) -> None:
 
 def create_demo_crisis(database_url: str | None) -> None:
     """Replay the Kazakhstan scenario through the node's API on a node with no crisis yet."""
-    cfg = settings(database_url).model_copy(update={"webhook_interval_seconds": 0})
+    # The scenario's states hold no keys on a demo node: its submissions are marked unsigned.
+    cfg = settings(database_url).model_copy(
+        update={"webhook_interval_seconds": 0, "allow_unsigned_submissions": True}
+    )
     crisis = load_demo_crisis(lambda: create_app(cfg), lambda: transaction(database_url))
     if crisis is not None:
         console.print(f"Replayed the {DEMO_SCENARIO} crisis scenario: /crisis/{crisis}")
@@ -288,5 +291,11 @@ def register(app: typer.Typer) -> None:
         create_demo_crisis(database_url)
         create_demo_events(database_url)
         print_accounts(created)
+        # The demo's users file from the web forms, which cannot sign: a demo node takes
+        # unsigned submissions (and marks them) unless the operator said otherwise.
+        if "INDIVISIBLE_ALLOW_UNSIGNED_SUBMISSIONS" not in os.environ:
+            os.environ["INDIVISIBLE_ALLOW_UNSIGNED_SUBMISSIONS"] = "true"
+            get_settings.cache_clear()
+            console.print("Demo node: unsigned submissions are accepted and marked unsigned.")
         console.print(f"Ready in {(datetime.now(UTC) - started).total_seconds():.1f} s.")
         serve(host=host, port=port, workers=1, database_url=database_url)

@@ -28,7 +28,7 @@ from indivisible.crisis.schemas import (
     WhoCouldHelp,
     WithdrawalPlanCreate,
 )
-from indivisible.deps import CurrentActor, DbSession, RowId
+from indivisible.deps import CurrentActor, DbSession, RowId, Submitted
 from indivisible.errors import PROBLEM_RESPONSES
 from indivisible.i18n import LANG_COOKIE, negotiate, translations
 
@@ -36,10 +36,13 @@ router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"], responses=PROBLEM_R
 
 
 @router.post("/requests", status_code=201, response_model=CrisisRead)
-def request_assistance(data: RequestCreate, session: DbSession, actor: CurrentActor) -> CrisisRead:
+def request_assistance(
+    data: RequestCreate, session: DbSession, actor: CurrentActor, submitted: Submitted
+) -> CrisisRead:
     """Request assistance for your state from an organisation's members, citing the agreement
-    and article; this opens a crisis (liaison officers)."""
-    return operations.read_model(session, service.request_assistance(session, actor, data))
+    and article; this opens a crisis (liaison officers). Sign it with your state's key."""
+    crisis = service.request_assistance(session, actor, data, submission=submitted)
+    return operations.read_model(session, crisis)
 
 
 @router.get("/crises", response_model=list[CrisisRead])
@@ -117,10 +120,15 @@ def open_decision(
 
 @router.post("/decisions/{decision_id}/positions", response_model=DecisionRead)
 def state_position(
-    decision_id: RowId, data: PositionCreate, session: DbSession, actor: CurrentActor
+    decision_id: RowId,
+    data: PositionCreate,
+    session: DbSession,
+    actor: CurrentActor,
+    submitted: Submitted,
 ) -> DecisionRead:
-    """State your state's position on an open decision (liaison officers of members)."""
-    row = service.state_position(session, actor, decision_id, data)
+    """State your state's position on an open decision (liaison officers of members); sign it
+    with your state's key."""
+    row = service.state_position(session, actor, decision_id, data, submission=submitted)
     decision, crisis = service.decision_and_crisis(session, actor, row.decision_id)
     return service.decision_read(session, decision, crisis)
 

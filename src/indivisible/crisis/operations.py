@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
+from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
 from indivisible.crisis import measures
 from indivisible.crisis.models import (
@@ -920,6 +921,7 @@ def read_model(session: Session, crisis: Crisis) -> CrisisRead:
         select(Decision).where(Decision.crisis_id == crisis.id).order_by(Decision.id)
     ).all()
     operation = operation_for_crisis(session, crisis)
+    signed = submissions.reads(session, "crisis.request", [str(r.id) for r in requests])
     return CrisisRead(
         id=crisis.id,
         affected_state=crisis.affected_state,
@@ -939,6 +941,7 @@ def read_model(session: Session, crisis: Crisis) -> CrisisRead:
                 time_zone=r.time_zone,
                 plus_minus_minutes=r.plus_minus_minutes or 0,
                 text=r.text,
+                signature=signed.get(str(r.id)),
             )
             for r in requests
         ],

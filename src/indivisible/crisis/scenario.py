@@ -17,8 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from indivisible.registry.datafile import load_yaml
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 FORMAT = "indivisible-crisis-scenario/1"
@@ -228,9 +229,14 @@ class Scenario(BaseModel):
 
 def load(path: Path) -> Scenario:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path.name}: {exc}") from exc
+    # The registry's loader: safe types, a repeated key refused rather than silently dropped
+    # (a step written twice), and impossible dates or nesting refused where they are written.
+    raw, problem = load_yaml(text, path.name)
+    if problem is not None:
+        raise ScenarioError(str(problem))
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from indivisible.auth.schemas import SubmissionSignatureIn, SubmissionSignatureRead
 from indivisible.crisis.rules import Position
 from indivisible.schemas import Input
 
@@ -51,6 +52,7 @@ class RequestCreate(Input):
         default=0, ge=0, le=14 * 24 * 60, description="How far off the moment may be."
     )
     text: str | None = Field(default=None, max_length=20_000)
+    signature: SubmissionSignatureIn | None = None
 
     _zone = field_validator("time_zone")(_known_zone)
     _offset = field_validator("requested_at")(_offset_of_the_zone)
@@ -77,6 +79,7 @@ class DecisionCreate(Input):
 
 class PositionCreate(Input):
     position: Position
+    signature: SubmissionSignatureIn | None = None
 
 
 class RequestRead(BaseModel):
@@ -89,6 +92,7 @@ class RequestRead(BaseModel):
     time_zone: str
     plus_minus_minutes: int
     text: str | None
+    signature: SubmissionSignatureRead | None = None
 
 
 class PositionRead(BaseModel):
@@ -96,6 +100,7 @@ class PositionRead(BaseModel):
     position: str
     counted: bool
     recorded_at: datetime
+    signature: SubmissionSignatureRead | None = None
 
 
 class DecisionRead(BaseModel):

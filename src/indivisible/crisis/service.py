@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
+from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.submissions import Submission
 from indivisible.cbm import events
 from indivisible.crisis import repository, rules
 from indivisible.crisis.models import AssistanceRequest, Crisis, Decision, DecisionPosition
@@ -71,7 +73,9 @@ def _attached_pairs(session: Session, actor: Actor) -> list[tuple[str, date]]:
     ]
 
 
-def request_assistance(session: Session, actor: Actor, data: RequestCreate) -> Crisis:
+def request_assistance(
+    session: Session, actor: Actor, data: RequestCreate, *, submission: Submission
+) -> Crisis:
     """The affected state's liaison officer asks an organisation's members for assistance."""
     state = actor.state_code
     if actor.role is not Role.liaison or state is None:
@@ -158,6 +162,10 @@ def request_assistance(session: Session, actor: Actor, data: RequestCreate) -> C
             "requested_at": request.requested_at.isoformat(),
         },
     )
+    submissions.attest(
+        session, actor, kind="crisis.request", subject_key=str(request.id), state=state,
+        signature=data.signature, submission=submission,
+    )  # fmt: skip
     announce(session, crisis, "crisis-request", actor)
     return crisis
 
@@ -255,7 +263,12 @@ def decision_and_crisis(
 
 
 def state_position(
-    session: Session, actor: Actor, decision_id: int, data: PositionCreate
+    session: Session,
+    actor: Actor,
+    decision_id: int,
+    data: PositionCreate,
+    *,
+    submission: Submission,
 ) -> DecisionPosition:
     """A member state's liaison officer states (or changes) its position while it is open."""
     decision, crisis = decision_and_crisis(session, actor, decision_id)
@@ -295,6 +308,10 @@ def state_position(
         before=before,
         after={"state": state, "position": data.position.value},
     )
+    submissions.attest(
+        session, actor, kind="crisis.position", subject_key=f"{decision.id}/{state}",
+        state=state, signature=data.signature, submission=submission,
+    )  # fmt: skip
     return row
 
 
@@ -366,6 +383,9 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
     decided = as_utc(decision.decided_at)
     request = session.get(AssistanceRequest, decision.request_id)
     requested = as_utc(request.requested_at) if request is not None else None
+    signed = submissions.reads(
+        session, "crisis.position", [f"{decision.id}/{p.state_code}" for p in positions]
+    )
     return DecisionRead(
         id=decision.id,
         body=decision.body_code,
@@ -390,6 +410,7 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
                 position=p.position,
                 counted=p.state_code in eligible,
                 recorded_at=as_utc(p.recorded_at) or p.recorded_at,
+                signature=signed.get(f"{decision.id}/{p.state_code}"),
             )
             for p in positions
         ],

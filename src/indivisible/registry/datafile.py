@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from indivisible.i18n import _
 from indivisible.registry.enums import (
     AgreementKind,
     BodyKind,
@@ -192,6 +194,13 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
     seen: set[Any] = set()
     for key_node, _value in node.value:
         key = loader.construct_object(key_node)
+        try:
+            hash(key)
+        except TypeError:
+            # YAML allows a list or a mapping as a key ("? [a, b]"); no file of ours has one.
+            raise yaml.constructor.ConstructorError(
+                None, None, _("a key may not be a list or a mapping"), key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the key {key!r} appears twice", key_node.start_mark
@@ -205,12 +214,42 @@ _StrictLoader.add_constructor(
 )
 
 
+ScalarConstructor = Callable[[yaml.SafeLoader, yaml.ScalarNode], Any]
+
+
+def _or_refused(construct: ScalarConstructor) -> ScalarConstructor:
+    """PyYAML raises a bare ValueError, without the place, for a timestamp that is no day
+    (2001-02-30) or an integer too long for Python to convert; this refuses them where
+    they are written, as every other YAML error is."""
+
+    def refusing(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError as exc:
+            message = _("{value} cannot be read: {error}").format(value=node.value[:40], error=exc)
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from None
+
+    return refusing
+
+
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _or_refused(yaml.SafeLoader.construct_yaml_timestamp)
+)
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:int", _or_refused(yaml.SafeLoader.construct_yaml_int)
+)
+
+
 def load_yaml(text: str, name: str) -> tuple[Any, FileProblem | None]:
-    """YAML with safe types only and no repeated keys (the CBM rule sets use it too)."""
+    """YAML with safe types only and no repeated keys (the CBM rule sets and the crisis
+    scenarios use it too)."""
     try:
         return yaml.load(text, Loader=_StrictLoader), None  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         return None, FileProblem(name, "yaml", str(exc).replace("\n", " "))
+    except RecursionError:
+        # PyYAML composes nested collections recursively: thousands of levels exhaust the stack.
+        return None, FileProblem(name, "yaml", _("nested too deeply to read"))
 
 
 def parse_text(text: str, name: str) -> tuple[DataFile | None, list[FileProblem]]:

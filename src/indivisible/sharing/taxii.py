@@ -13,10 +13,11 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from indivisible import __version__, jsonio
 from indivisible.auth import service as auth_service
@@ -114,11 +115,138 @@ Root = Annotated[str, Path(max_length=41, description="An API root: node, or an 
 CollectionId = Annotated[str, Path(max_length=36, description="A collection's id.")]
 ObjectId = Annotated[str, Path(max_length=300, description="A STIX object's id.")]
 
-router = APIRouter(prefix=PREFIX, tags=["taxii"], dependencies=[Depends(negotiate)])
 
+class TaxiiResponse(JSONResponse):
+    """An answer in TAXII's media type. A JSONResponse so that the OpenAPI description gives
+    each route its resource's schema; the body comes already serialised (an envelope is
+    assembled from the stored JSON text) and is sent as it is."""
 
-class TaxiiResponse(Response):
     media_type = TAXII
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        return content if isinstance(content, bytes) else str(content).encode(self.charset)
+
+
+class Discovery(BaseModel):
+    """TAXII 2.1 §4.1.1."""
+
+    title: str
+    description: str | None = None
+    default: str | None = None
+    api_roots: list[str] = []
+
+
+class ApiRoot(BaseModel):
+    """TAXII 2.1 §4.2.1."""
+
+    title: str
+    description: str | None = None
+    versions: list[str]
+    max_content_length: int
+
+
+class StatusResource(BaseModel):
+    """TAXII 2.1 §4.3.1."""
+
+    id: str
+    status: Literal["complete", "pending"]
+    request_timestamp: str | None = None
+    total_count: int
+    success_count: int
+    successes: list[dict[str, Any]] = []
+    failure_count: int
+    failures: list[dict[str, Any]] = []
+    pending_count: int
+    pendings: list[dict[str, Any]] = []
+
+
+class CollectionResource(BaseModel):
+    """TAXII 2.1 §5.2.1."""
+
+    id: str
+    title: str
+    description: str | None = None
+    alias: str | None = None
+    can_read: bool
+    can_write: bool
+    media_types: list[str] = []
+
+
+class Collections(BaseModel):
+    """TAXII 2.1 §5.1.1: the list is left out when there is none."""
+
+    collections: list[CollectionResource] = []
+
+
+class ManifestRecord(BaseModel):
+    id: str
+    date_added: str
+    version: str
+    media_type: str | None = None
+
+
+class Manifest(BaseModel):
+    """TAXII 2.1 §5.3.1."""
+
+    more: bool = False
+    next: str | None = None
+    objects: list[ManifestRecord] = []
+
+
+class Envelope(BaseModel):
+    """TAXII 2.1 §3.7: STIX objects as stored, checked when they were added."""
+
+    more: bool = False
+    next: str | None = None
+    objects: list[dict[str, Any]] = []
+
+
+class Versions(BaseModel):
+    """TAXII 2.1 §5.7.1."""
+
+    more: bool = False
+    next: str | None = None
+    versions: list[str] = []
+
+
+class TaxiiError(BaseModel):
+    """The TAXII 2.1 error message resource (§3.6.1), as every TAXII error is answered."""
+
+    title: str
+    description: str | None = None
+    error_id: str | None = None
+    error_code: str | None = None
+    http_status: str | None = None
+    external_details: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _error(description: str) -> dict[str, Any]:
+    # The schema goes under the routes' own media type (TaxiiResponse's), not application/json.
+    return {"model": TaxiiError, "description": description}
+
+
+# Declared so the OpenAPI description shows the answers TAXII clients really get: its own
+# error resource in its own media type, never problem+json.
+TAXII_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("A malformed filter, next or added_after, or a body that is not JSON."),
+    401: _error("No valid credentials: a bearer token or HTTP Basic."),
+    403: _error("The caller may not read or write this collection."),
+    404: _error("No such API root, collection, object or status, or not visible to the caller."),
+    406: _error("The client does not accept TAXII 2.1."),
+    413: _error("The request body is over the node's limit."),
+    422: _error("A path or query value breaks a rule; details.errors names each."),
+}
+
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["taxii"],
+    dependencies=[Depends(negotiate)],
+    responses=TAXII_ERRORS,
+    default_response_class=TaxiiResponse,
+)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> TaxiiResponse:
@@ -196,7 +324,7 @@ def _status(status: TaxiiStatus) -> dict[str, Any]:
     }
 
 
-@router.get("/", summary="Discovery")
+@router.get("/", summary="Discovery", response_model=Discovery)
 def discovery(request: Request, session: DbSession, actor: TaxiiActor) -> TaxiiResponse:
     base = str(request.base_url).rstrip("/") + PREFIX
     roots = [f"{base}/{root}/" for root in service.api_roots(session)]
@@ -210,7 +338,7 @@ def discovery(request: Request, session: DbSession, actor: TaxiiActor) -> TaxiiR
     )
 
 
-@router.get("/{root}/", summary="API root")
+@router.get("/{root}/", summary="API root", response_model=ApiRoot)
 def api_root(request: Request, session: DbSession, actor: TaxiiActor, root: Root) -> TaxiiResponse:
     service.require_root(session, root)
     settings = request.app.state.settings
@@ -225,7 +353,9 @@ def api_root(request: Request, session: DbSession, actor: TaxiiActor, root: Root
     )
 
 
-@router.get("/{root}/status/{status_id}/", summary="Status of a POST")
+@router.get(
+    "/{root}/status/{status_id}/", summary="Status of a POST", response_model=StatusResource
+)
 def status(
     session: DbSession,
     actor: TaxiiActor,
@@ -235,20 +365,26 @@ def status(
     return _json(_status(service.get_status(session, actor, root, status_id)))
 
 
-@router.get("/{root}/collections/", summary="Collections")
+@router.get("/{root}/collections/", summary="Collections", response_model=Collections)
 def collections(session: DbSession, actor: TaxiiActor, root: Root) -> TaxiiResponse:
     found = service.collections_for(session, actor, root)
     return _json({"collections": [_collection(a) for a in found]} if found else {})
 
 
-@router.get("/{root}/collections/{collection_id}/", summary="Collection")
+@router.get(
+    "/{root}/collections/{collection_id}/",
+    summary="Collection",
+    response_model=CollectionResource,
+)
 def collection(
     session: DbSession, actor: TaxiiActor, root: Root, collection_id: CollectionId
 ) -> TaxiiResponse:
     return _json(_collection(service.access_to(session, actor, root, collection_id, need="any")))
 
 
-@router.get("/{root}/collections/{collection_id}/manifest/", summary="Manifest")
+@router.get(
+    "/{root}/collections/{collection_id}/manifest/", summary="Manifest", response_model=Manifest
+)
 def manifest(
     request: Request,
     session: DbSession,
@@ -274,7 +410,9 @@ def manifest(
     return _json(body, headers=_date_headers(page.rows))
 
 
-@router.get("/{root}/collections/{collection_id}/objects/", summary="Objects")
+@router.get(
+    "/{root}/collections/{collection_id}/objects/", summary="Objects", response_model=Envelope
+)
 def get_objects(
     request: Request,
     session: DbSession,
@@ -301,7 +439,27 @@ async def envelope_body(request: Request) -> Any:
         ) from None
 
 
-@router.post("/{root}/collections/{collection_id}/objects/", summary="Add objects", status_code=202)
+@router.post(
+    "/{root}/collections/{collection_id}/objects/",
+    summary="Add objects",
+    status_code=202,
+    response_model=StatusResource,
+    responses={415: _error("The body is not sent as TAXII 2.1.")},
+    # The envelope is read by envelope_body, not declared as a parameter: describe it here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                TAXII: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"objects": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
+        }
+    },
+)
 def add_objects(
     session: DbSession,
     actor: TaxiiActor,
@@ -313,7 +471,11 @@ def add_objects(
     return _json(_status(status), status=202)
 
 
-@router.get("/{root}/collections/{collection_id}/objects/{object_id}/", summary="Object")
+@router.get(
+    "/{root}/collections/{collection_id}/objects/{object_id}/",
+    summary="Object",
+    response_model=Envelope,
+)
 def get_object(
     request: Request,
     session: DbSession,
@@ -337,10 +499,14 @@ def delete_object(
 ) -> Response:
     wanted = service.parse_page_request(_query(request), service.ONE_OBJECT_FILTERS, "all")
     service.delete_object(session, actor, root, collection_id, object_id, wanted)
-    return TaxiiResponse(status_code=200)
+    return TaxiiResponse(None, status_code=200)
 
 
-@router.get("/{root}/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions")
+@router.get(
+    "/{root}/collections/{collection_id}/objects/{object_id}/versions/",
+    summary="Versions",
+    response_model=Versions,
+)
 def versions(
     request: Request,
     session: DbSession,

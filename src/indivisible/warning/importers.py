@@ -10,6 +10,7 @@ docs/warning.md.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from typing import Literal
 
 import duckdb
 
+from indivisible.i18n import _
 from indivisible.warning import countries, store
 from indivisible.warning.models import Event
 
@@ -33,6 +35,9 @@ GED_GEO_PRECISION = {
 GED_VIOLENCE = {"1": "state-based", "2": "non-state", "3": "one-sided"}
 ACLED_DATE_PRECISION = {"1": "day", "2": "week", "3": "month"}
 ACLED_GEO_PRECISION = {"1": "town", "2": "near", "3": "region"}
+
+# The store keeps counts as 32-bit integers (warning/models.py).
+MAX_COUNT = 2_147_483_647
 
 GED_REQUIRED = ("id", "date_start", "date_prec", "country", "type_of_violence", "best")
 ACLED_REQUIRED = ("event_id_cnty", "event_date", "time_precision", "event_type", "fatalities")
@@ -91,8 +96,13 @@ def _whole(row: dict[str, str | None], column: str, *, required: bool = False) -
         number = float(value)
     except ValueError:
         raise RowProblem(column, f"not a whole number: {value!r}") from None
-    if number != int(number) or number < 0:
+    # inf and nan parse as floats but are no count (and int() of them raises).
+    if not math.isfinite(number) or number != int(number) or number < 0:
         raise RowProblem(column, f"not a whole number of zero or more: {value!r}")
+    if number > MAX_COUNT:
+        raise RowProblem(
+            column, _("more than {limit}: {value}").format(limit=MAX_COUNT, value=repr(value))
+        )
     return int(number)
 
 
@@ -199,11 +209,21 @@ PARSERS: dict[Kind, tuple[str, tuple[str, ...], Callable[[dict[str, str | None]]
 }
 
 
+def _is_utf8(values: list[str]) -> bool:
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def read(path: Path, kind: Kind, report: ImportReport) -> Iterator[Event]:
     """The good events of the file, each once; problems go to ``report``."""
     _source, required, parse = PARSERS[kind]
     seen: set[str] = set()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    # Bytes that are not UTF-8 are kept (as lone surrogates) rather than raised at whatever
+    # buffer they fall in, so that the row holding them is refused and the others imported.
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
@@ -212,6 +232,11 @@ def read(path: Path, kind: Kind, report: ImportReport) -> Iterator[Event]:
             return
         except csv.Error as exc:
             report.problems.append(Problem(1, "header", f"not CSV: {exc}"))
+            return
+        if not _is_utf8(header):
+            report.problems.append(
+                Problem(1, "header", _("not UTF-8 text: save the file as UTF-8"))
+            )
             return
         missing = [c for c in required if c not in header]
         if missing:
@@ -239,6 +264,10 @@ def read(path: Path, kind: Kind, report: ImportReport) -> Iterator[Event]:
                         f"{len(values)} fields, the header has {len(header)} (cut off?)",
                     )
                 )
+                continue
+            if not _is_utf8(values):
+                column = next(c for c, v in zip(header, values, strict=True) if not _is_utf8([v]))
+                report.problems.append(Problem(line, column, _("not UTF-8 text")))
                 continue
             row: dict[str, str | None] = dict(zip(header, values, strict=True))
             try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from indivisible.schemas import Input
+from indivisible.schemas import Input, StoredMoment
 
 
 class IndicatorRead(BaseModel):
@@ -158,7 +158,7 @@ class AlertFiringRead(BaseModel):
     month: date
     value: float
     detail: dict[str, Any]
-    fired_at: datetime
+    fired_at: StoredMoment
 
 
 class EvaluationRead(BaseModel):

@@ -68,8 +68,11 @@ def add(connection: duckdb.DuckDBPyConnection, events: Iterable[Event]) -> Added
             connection.execute(
                 "CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM events LIMIT 0"
             )
+            # The dialect is the csv module's, said outright: DuckDB's sniffer guesses it from
+            # the data and gives up on a text with a carriage return or a line feed in it.
             connection.execute(
-                f"COPY staging FROM '{handle.name}' (FORMAT csv, HEADER false, NULL '')"
+                f"COPY staging FROM '{handle.name}' (FORMAT csv, HEADER false, NULL '', "
+                "DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\r\\n', AUTO_DETECT false)"
             )
             # The same id twice in one file counts once: the first row wins.
             columns = ", ".join(COLUMNS)

@@ -19,7 +19,7 @@ from indivisible.cbm.vocabulary import VOCABULARY
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
-from indivisible.web.pages import LABELS, Page, WebPage
+from indivisible.web.pages import LABELS, Page, WebPage, form_submission
 from indivisible.web.pages import _check_form_csrf as check_form_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -93,7 +93,9 @@ async def file_notification(page: WebPage, session: DbSession) -> Response:
                 ],
             }
         )
-        notification = service.file_notification(session, _actor(page), data)
+        notification = service.file_notification(
+            session, _actor(page), data, submission=form_submission(page)
+        )
     except ValidationError as exc:
         for err in exc.errors():
             where = [str(p) for p in err["loc"]]

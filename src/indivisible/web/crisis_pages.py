@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.submissions import Submission
 from indivisible.crisis import operations, report, service
 from indivisible.crisis.operations import NEXT
 from indivisible.crisis.rules import Position
@@ -42,7 +43,7 @@ from indivisible.crisis.vocabulary import VOCABULARY
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError, InvalidInput
 from indivisible.i18n import _
-from indivisible.web.pages import LABELS, Page, WebPage
+from indivisible.web.pages import LABELS, Page, WebPage, form_submission
 from indivisible.web.pages import _check_form_csrf as check_form_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -148,7 +149,9 @@ async def file_request(page: WebPage, session: DbSession) -> Response:
             },
             {"requested_at": "requested_local"},
         )
-        crisis = service.request_assistance(session, _actor(page), data)
+        crisis = service.request_assistance(
+            session, _actor(page), data, submission=form_submission(page)
+        )
     except FormError as exc:
         return _request_form(page, values, _translated(page, exc.errors), exc.status)
     except IndivisibleError as exc:
@@ -275,10 +278,12 @@ def _decision_of(session: Session, actor: Actor, crisis_id: int, v: dict[str, st
     return decision.id
 
 
-def _position(session: Session, actor: Actor, crisis_id: int, v: dict[str, str]) -> object:
+def _position(
+    session: Session, actor: Actor, crisis_id: int, v: dict[str, str], submission: Submission
+) -> object:
     decision = _decision_of(session, actor, crisis_id, v)
     data = _parse(PositionCreate, {"position": v.get("position", "")}, {})
-    return service.state_position(session, actor, decision, data)
+    return service.state_position(session, actor, decision, data, submission=submission)
 
 
 def _close(session: Session, actor: Actor, crisis_id: int, v: dict[str, str]) -> object:
@@ -417,7 +422,6 @@ def _report(session: Session, actor: Actor, crisis_id: int, v: dict[str, str]) -
 ACTIONS: dict[str, Act] = {
     "consultation": _consultation,
     "decision": _decision,
-    "position": _position,
     "close": _close,
     "operation": _operation,
     "task": _task,
@@ -435,10 +439,13 @@ async def act(crisis_id: RowId, action: str, page: WebPage, session: DbSession) 
     values = {key: str(value) for key, value in form.items()}
     check_form_csrf(page, values.get("csrf", ""))
     handler = ACTIONS.get(action)
-    if handler is None:
+    if handler is None and action != "position":
         return _crisis_page(page, session, crisis_id, status=404)
     try:
-        handler(session, _actor(page), crisis_id, values)
+        if handler is None:  # a position binds the state: the node's rule on signatures applies
+            _position(session, _actor(page), crisis_id, values, form_submission(page))
+        else:
+            handler(session, _actor(page), crisis_id, values)
     except FormError as exc:
         session.rollback()
         return _crisis_page(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import new_secret, same
+from indivisible.auth.submissions import Submission
 from indivisible.deps import SESSION_COOKIE, DbSession
 from indivisible.errors import IndivisibleError, NotAuthenticated, PermissionDenied
 from indivisible.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, _, negotiate, translations
@@ -91,6 +92,14 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def form_submission(page: Page) -> Submission:
+    """A submission from a web form: browsers hold no signing key, so forms submit unsigned,
+    which the node accepts only where its operator allows unsigned submissions."""
+    return Submission(
+        body={}, allow_unsigned=page.request.app.state.settings.allow_unsigned_submissions
+    )
 
 
 class Page:
