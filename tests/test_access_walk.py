@@ -2251,11 +2251,6 @@ def test_secretariats_read_only_the_registrys_history(world: World) -> None:
     assert not found.problems, found.report()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: POST /api/v1/warning/alerts/evaluate counts every state's active rules and "
-    "new firings (warning/alerts.py evaluate) for any liaison officer",
-)
 def test_evaluating_alerts_counts_only_the_callers_rules(world: World) -> None:
     endpoint = Endpoint("POST", "/api/v1/warning/alerts/evaluate")
     counts = {}

@@ -148,3 +148,12 @@ def test_unsigned_submissions_are_marked_where_the_node_allows_them(
     assert filed.status_code == 201, filed.text
     assert filed.json()["signature"]["signed"] is False
     assert submissions.check_offline(filed.json()) == (False, "unsigned")
+
+
+def test_a_whole_territory_is_a_valid_activity_area(
+    client: TestClient, tokens: dict[str, dict[str, str]]
+) -> None:
+    """Found by the route walk: Russia's whole territory as the area crashed the geometry."""
+    body = {**notification(), "location": {"state": "RUS"}}
+    filed = post(client, tokens["rus"], body)
+    assert filed.status_code == 201, filed.text

@@ -190,7 +190,9 @@ def in_border_zone(area: Area, sides: list[tuple[str, str]], depth_km: float) ->
     centre = area.shape.centroid
     project = _projection(centre.x, centre.y)
     window = _window(area, depth_km + 4 * ACCURACY_KM)
-    shape = project(area.shape)
+    # A whole territory projected about its centre can come out self-touching (Russia across
+    # the antimeridian); GEOS refuses to intersect such a shape.
+    shape = shapely.make_valid(project(area.shape))
     if area.radius_km >= _SMALLEST_RADIUS_KM:
         shape = shape.buffer(area.radius_km, quad_segs=32)
     nearest: float | None = None
@@ -214,7 +216,9 @@ def in_territories(area: Area, states: list[str]) -> Placement:
     centre = area.shape.centroid
     project = _projection(centre.x, centre.y)
     window = _window(area, 4 * ACCURACY_KM)
-    shape = project(area.shape)
+    # A whole territory projected about its centre can come out self-touching (Russia across
+    # the antimeridian); GEOS refuses to intersect such a shape.
+    shape = shapely.make_valid(project(area.shape))
     if area.radius_km >= _SMALLEST_RADIUS_KM:
         shape = shape.buffer(area.radius_km, quad_segs=32)
     land = _projected_land(project, [_clip(territory(code), window) for code in states])

@@ -181,6 +181,10 @@ def evaluate(
             code="role_required",
         )
     active = list(session.scalars(repository.active_rules()))
+    if actor.role is Role.liaison:
+        # A state's officer evaluates its own state's rules: counting the others' would tell
+        # it how many rules other states keep and how many just fired.
+        active = [rule for rule in active if rule.state_code == actor.state_code]
     if not active:
         return EvaluationRead(rules=0, fired=0)
     fired = 0
