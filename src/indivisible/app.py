@@ -203,7 +203,8 @@ def _sealer(app: FastAPI, settings: Settings) -> Callable[[], None]:
 
     def seal_once() -> None:
         with unit_of_work(app.state.session_factory) as session:
-            ledger.seal(session, key=key, head_interval=interval)
+            if ledger.has_work(session, interval):
+                ledger.seal(session, key=key, head_interval=interval)
 
     return seal_once
 

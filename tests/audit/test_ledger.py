@@ -81,11 +81,18 @@ def test_a_sealed_log_verifies_and_proves_inclusion_and_consistency(db: Session)
 
 
 def test_a_head_is_signed_only_when_due(db: Session) -> None:
+    minute = timedelta(minutes=1)
     grow(db, 3, seed=3)
-    ledger.seal(db, key=NODE_KEY, head_interval=timedelta(minutes=1))
+    assert ledger.has_work(db, minute)
+    ledger.seal(db, key=NODE_KEY, head_interval=minute)
+    # An idle node does not write: nothing to seal, and the head covers the whole log.
+    assert not ledger.has_work(db, minute)
     grow(db, 3, seed=4)
-    assert ledger.seal(db, key=NODE_KEY, head_interval=timedelta(minutes=1)).head is None
+    assert ledger.seal(db, key=NODE_KEY, head_interval=minute).head is None
+    # Sealed, but the head is not due yet: still nothing to write.
+    assert not ledger.has_work(db, minute)
     late = ledger.latest_head(db).issued_at + timedelta(minutes=2)  # type: ignore[union-attr]
+    assert ledger.has_work(db, minute, now=late)
     assert ledger.seal(db, key=NODE_KEY, head_interval=timedelta(minutes=1), now=late).head
 
 

@@ -154,6 +154,30 @@ class SealResult:
     head: AuditTreeHead | None
 
 
+def has_work(
+    session: Session, head_interval: timedelta | None, now: datetime | None = None
+) -> bool:
+    """Whether a seal would change anything, answered with reads only: an idle node must not
+    write every second, since on SQLite each write commit makes a concurrent transaction that
+    read before it and writes after it fail (SQLITE_BUSY_SNAPSHOT)."""
+    if session.scalar(select(ChangeRecord.id).where(ChangeRecord.seq.is_(None)).limit(1)):
+        return True
+    state = session.get(AuditLogState, 1)
+    last = latest_head(session)
+    if (
+        state is None
+        or state.tree_size == 0
+        or (last is not None and last.tree_size >= state.tree_size)
+    ):
+        return False
+    moment = as_utc(now) or datetime.now(UTC)
+    return (
+        last is None
+        or head_interval is None
+        or (as_utc(last.issued_at) or moment) + head_interval <= moment
+    )
+
+
 def _locked_state(session: Session) -> AuditLogState:
     # An UPDATE first: on PostgreSQL it locks the row, on SQLite it takes the write lock
     # before anything is read, so that two sealers never both read the same bookmark.
