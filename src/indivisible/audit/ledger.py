@@ -170,11 +170,13 @@ def has_work(
         or (last is not None and last.tree_size >= state.tree_size)
     ):
         return False
-    moment = as_utc(now) or datetime.now(UTC)
+    return _head_due(last, head_interval, as_utc(now) or datetime.now(UTC))
+
+
+def _head_due(last: AuditTreeHead | None, interval: timedelta | None, moment: datetime) -> bool:
+    """Whether a new tree head may be signed: none yet, no interval, or the last one is old."""
     return (
-        last is None
-        or head_interval is None
-        or (as_utc(last.issued_at) or moment) + head_interval <= moment
+        last is None or interval is None or (as_utc(last.issued_at) or moment) + interval <= moment
     )
 
 
@@ -238,11 +240,7 @@ def seal(
         moment = as_utc(now) or datetime.now(UTC)
         last = latest_head(session)
         grown = last is None or last.tree_size < frontier.size
-        due = (
-            last is None
-            or head_interval is None
-            or (as_utc(last.issued_at) or moment) + head_interval <= moment
-        )
+        due = _head_due(last, head_interval, moment)
         if grown and due:
             head = _sign_head(session, key, frontier.size, frontier.root().hex(), moment)
     session.flush()
