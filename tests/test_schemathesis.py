@@ -97,17 +97,8 @@ class KnownFinding:
     reason: str
 
 
-KNOWN_FINDINGS: dict[str, KnownFinding] = {
-    "GET /api/v1/auth/tokens": KnownFinding(
-        checks=(response_schema_conformance,),
-        backends=frozenset({"sqlite"}),
-        reason=(
-            "finding S1: TokenRead (auth/schemas.py) answers the naive datetimes SQLite hands "
-            "back, without the offset RFC 3339 date-time requires; fix: StoredMoment from "
-            "indivisible.schemas, as audit/schemas.py now does"
-        ),
-    ),
-}
+# Empty while nothing is known: S1 (naive token timestamps on SQLite) is mended.
+KNOWN_FINDINGS: dict[str, KnownFinding] = {}
 
 # Operations with no input at all: there is nothing to make invalid.
 NOTHING_TO_NEGATE = {"GET /api/v1/health", "GET /taxii2/"}

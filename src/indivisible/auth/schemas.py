@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from indivisible.auth.principal import Role
-from indivisible.schemas import Input
+from indivisible.schemas import Input, StoredMoment
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,79}$"
 
@@ -47,10 +46,10 @@ class TokenRead(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: StoredMoment
+    expires_at: StoredMoment | None
+    revoked_at: StoredMoment | None
+    last_used_at: StoredMoment | None
 
 
 class TokenIssued(TokenRead):
@@ -76,9 +75,9 @@ class KeyRead(BaseModel):
     id: str
     state: str
     public_key: str
-    valid_from: datetime
-    valid_to: datetime | None
-    revoked_at: datetime | None
+    valid_from: StoredMoment
+    valid_to: StoredMoment | None
+    revoked_at: StoredMoment | None
     revocation_reason: str | None
 
 
@@ -123,10 +122,10 @@ class SubmissionSignatureRead(BaseModel):
 
     signed: bool
     state: str
-    received_at: datetime
+    received_at: StoredMoment
     key_id: str | None = None
     public_key: str | None = None
     algorithm: str | None = None
-    signed_at: datetime | None = None
+    signed_at: StoredMoment | None = None
     signature: str | None = None
     document: dict[str, Any] | None = None
