@@ -127,6 +127,13 @@ def app(backend: Backend) -> FastAPI:
             audit_seal_interval_seconds=0,
             # Most tests post unsigned; tests/auth/test_submissions.py turns this off.
             allow_unsigned_submissions=True,
+            # One app serves the whole run from one address, faster than any client would:
+            # tests/auth/test_rate_limits.py puts limits on with a clock of its own.
+            rate_limit_per_token=0,
+            rate_limit_per_address=0,
+            login_failures_per_account_and_address=0,
+            login_failures_per_address=0,
+            login_failures_per_account=0,
         )
     )
 

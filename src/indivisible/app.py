@@ -12,15 +12,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indivisible import __version__
 from indivisible.audit import ledger
+from indivisible.auth.throttle import RateLimit, retry_after, throttle_for
 from indivisible.cbm import events as cbm_events
 from indivisible.cbm import service as cbm_service
 from indivisible.config import Settings, get_settings
-from indivisible.db import make_engine, make_session_factory, unit_of_work
-from indivisible.errors import IndivisibleError, InvalidInput, NotAuthenticated, PayloadTooLarge
+from indivisible.db import make_engine, make_session_factory, unavailable, unit_of_work
+from indivisible.deps import SESSION_COOKIE
+from indivisible.errors import (
+    IndivisibleError,
+    InvalidInput,
+    NotAuthenticated,
+    PayloadTooLarge,
+    TooManyRequests,
+)
 from indivisible.i18n import LANG_COOKIE, _, negotiate, translations
 from indivisible.i18n.validation import describe
 from indivisible.sharing.taxii import TAXII, is_taxii
@@ -53,6 +63,10 @@ def problem_response(error: IndivisibleError, request: Request) -> JSONResponse:
         if isinstance(error, NotAuthenticated)
         else None
     )
+    # 429 and 503 tell the client when to come back.
+    retry = getattr(error, "retry_after", None)
+    if retry is not None:
+        headers = {**(headers or {}), "Retry-After": str(retry)}
     if is_taxii(request.url.path):
         if headers:
             headers["WWW-Authenticate"] = 'Basic realm="indivisible", Bearer realm="indivisible"'
@@ -255,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.throttle = throttle_for(settings)
 
     @app.exception_handler(IndivisibleError)
     async def _domain_error(request: Request, exc: IndivisibleError) -> Response:
@@ -328,6 +343,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
         )
 
+    # Registered for the database's errors rather than folded into _unexpected: a handler of
+    # Exception answers from Starlette's outermost layer and re-raises, so every request
+    # during an outage would be logged as a crash. Errors at commit time come here too, since
+    # get_db commits before the response is sent.
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_unavailable(request: Request, exc: Exception) -> Response:
+        from indivisible.web.pages import error_page
+
+        error = unavailable(exc)
+        if error is None:
+            raise exc  # a bug, not an outage: on to _unexpected, logged with its traceback
+        # An outage is the operator's to see in the log, once a request, without a traceback.
+        logger.warning(
+            "%s on %s %s: %s",
+            error.code,
+            request.method,
+            request.url.path,
+            exc.orig if isinstance(exc, DBAPIError) else exc,
+        )
+        retry = {"Retry-After": str(error.retry_after)}
+        if is_taxii(request.url.path):
+            answer: Response = problem_response(error, request)
+        else:
+            gettext = request_gettext(request)
+            page = error_page(request, error.status, error.title, error.text(gettext))
+            answer = page if page is not None else problem_response(error, request)
+        answer.headers.update(retry)
+        return answer
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not bad input: log it with its traceback, tell the client nothing internal.
@@ -391,6 +436,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     mount_web(app)
+
+    async def rate_limited(scope: Scope, send: Send, wait: float) -> None:
+        error = TooManyRequests(
+            _("Too many requests; try again in {seconds} seconds."),
+            code="rate_limited",
+            params={"seconds": retry_after(wait)},
+            retry_after=int(retry_after(wait)),
+        )
+        await problem_response(error, Request(scope))(scope, _no_receive, send)
+
+    # Inside the Guard, so that a 429 carries the security headers too.
+    app.add_middleware(
+        RateLimit,
+        throttle=lambda: app.state.throttle,
+        refuse=rate_limited,
+        session_cookie=SESSION_COOKIE,
+    )
     app.add_middleware(
         Guard, limit=settings.max_body_bytes, taxii_limit=settings.taxii_max_content_length
     )

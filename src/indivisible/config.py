@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     # The node's Ed25519 key for tree heads. Unset: node-key.pem beside a SQLite database, or
     # ./var/node-key.pem for a server database.
     node_key_path: str = ""
+    # Requests a second, on average, per API token or web session and per client address,
+    # with the burst allowed at once; 0 turns a limit off. Each uvicorn worker counts on its
+    # own (docs/operator.md, "Rate limits and login throttling"). Behind a reverse proxy, run
+    # uvicorn with --proxy-headers so that the address is the client's, not the proxy's.
+    rate_limit_per_token: float = Field(default=20.0, ge=0)
+    rate_limit_per_token_burst: int = Field(default=200, ge=1)
+    rate_limit_per_address: float = Field(default=50.0, ge=0)
+    rate_limit_per_address_burst: int = Field(default=500, ge=1)
+    # Failed logins (web form and TAXII Basic) allowed in the window before further tries
+    # wait: for one account from one address, from one address over all accounts, and for
+    # one account from anywhere; 0 turns one off.
+    login_failures_per_account_and_address: int = Field(default=5, ge=0)
+    login_failures_per_address: int = Field(default=20, ge=0)
+    login_failures_per_account: int = Field(default=100, ge=0)
+    login_window_minutes: float = Field(default=15.0, gt=0)
 
     def node_key_file(self) -> Path:
         if self.node_key_path:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from indivisible.errors import Unavailable
+from indivisible.i18n import _
 
 # Named constraints make Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -36,8 +43,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option marking a transaction that will write (deps.get_db sets it for unsafe
+# methods). SQLite's deferred BEGIN takes the write lock at the first write, and refuses it at
+# once, without waiting busy_timeout, when another connection committed since this
+# transaction's first read (SQLITE_BUSY_SNAPSHOT): with a few concurrent writers, many writes
+# failed so. A writing transaction takes the lock when it begins, and waits its turn.
+WRITES = "indivisible_writes"
+
+
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -49,8 +65,60 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we install; a bare postgresql:// URL would ask for psycopg2.
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    # A server that drops packets (not one that refuses them) would hold every request
+    # until the client gives up; bounded, it is a 503 like a server that is down. The URL's
+    # own connect_timeout wins.
+    connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 10}
     # hide_parameters keeps values (token digests, passwords' hashes) out of error messages and logs.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # pool_pre_ping replaces connections a restarted server dropped, so the node recovers alone.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+
+
+# PostgreSQL SQLSTATEs that mean "not now" rather than "not this": connection exceptions
+# (class 08), administrator or crash shutdown and "starting up / shutting down" (57P01-57P03),
+# too many connections (53300). Deadlocks, statement timeouts and program limits stay bugs.
+_PG_UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite primary result codes: BUSY (another writer held the lock past busy_timeout, or a
+# commit made a deferred transaction's snapshot stale) and CANTOPEN (the file is out of reach).
+# LOCKED is a conflict inside one connection, a bug.
+_SQLITE_BUSY = 5
+_SQLITE_CANTOPEN = 14
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """The 503 to answer for a database error that says the database cannot serve now, or
+    None for any other error (a bug, to be answered 500 and logged as one).
+
+    Only connection-level failures count: a refused or broken connection, a server shutting
+    down or starting up, a pool with no connection free, SQLite's lock. A statement the
+    database refuses (bad SQL, a constraint, a missing table) is never one."""
+    if isinstance(exc, sa_exc.TimeoutError):  # every pooled connection is taken
+        return Unavailable(
+            _("The database is busy; try again in a moment."), code="database_busy", retry_after=1
+        )
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    down = exc.connection_invalidated or (
+        isinstance(orig, psycopg.OperationalError)
+        # No SQLSTATE: the client failed to reach the server or lost it mid-statement.
+        and (orig.sqlstate is None or orig.sqlstate.startswith(_PG_UNAVAILABLE))
+    )
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+        if code == _SQLITE_BUSY:
+            return Unavailable(
+                _("The database is busy; try again in a moment."),
+                code="database_busy",
+                retry_after=1,
+            )
+        down = down or code == _SQLITE_CANTOPEN
+    if not down:
+        return None
+    return Unavailable(
+        _("The database is unavailable; try again in a few seconds."),
+        code="database_unavailable",
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -14,6 +14,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import same
 from indivisible.auth.submissions import Submission
+from indivisible.db import WRITES
 from indivisible.errors import NotAuthenticated, PermissionDenied
 from indivisible.i18n import _
 
@@ -26,6 +27,8 @@ def get_db(request: Request) -> Iterator[Session]:
     """The request owns the transaction: commit if the route succeeds, roll back if it raises."""
     session: Session = request.app.state.session_factory()
     try:
+        if request.method not in SAFE_METHODS:
+            session.connection(execution_options={WRITES: True})
         yield session
         session.commit()
     except BaseException:

@@ -11,7 +11,9 @@ Hierarchy::
     ├── PayloadTooLarge         413  the request body is over the node's limit
     ├── BadRequest              400  unreadable: broken JSON, a malformed filter or token
     ├── NotAcceptable           406  no media type the client accepts
-    └── UnsupportedMediaType    415  a body in a media type this endpoint does not take
+    ├── UnsupportedMediaType    415  a body in a media type this endpoint does not take
+    ├── TooManyRequests         429  over a rate limit or the login throttle; retry later
+    └── Unavailable             503  the database cannot serve now; retry after a few seconds
 
 Services raise them; one handler per protocol renders them (problem+json for REST). The message
 is an English template marked for translation, with ``params`` filled in after translation, so a
@@ -66,6 +68,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _problem("The write contradicts what is stored."),
     413: _problem("The request body is over the node's limit."),
     422: _problem("A value breaks a rule; errors[] names each field and rule."),
+    429: _problem("Over this node's rate limit or login throttle; retry after Retry-After."),
+    503: _problem("The database cannot serve now; retry after the seconds in Retry-After."),
 }
 
 
@@ -168,3 +172,26 @@ class NotAcceptable(IndivisibleError):
 class UnsupportedMediaType(IndivisibleError):
     status = 415
     title = _("Unsupported media type")
+
+
+@dataclass
+class Unavailable(IndivisibleError):
+    """The database cannot serve now (down, restarting, or busy with other writers). Nothing
+    was acknowledged: the client sends the request again after ``retry_after`` seconds (the
+    Retry-After header). A write whose commit was cut off may have been stored all the same,
+    never half of it."""
+
+    retry_after: int = 5
+    status = 503
+    title = _("Service unavailable")
+
+
+@dataclass
+class TooManyRequests(IndivisibleError):
+    """Over a rate limit, or failed logins waiting out their window: the client sends the
+    request again after ``retry_after`` seconds (the Retry-After header). Nothing was read or
+    written."""
+
+    retry_after: int = 1
+    status = 429
+    title = _("Too many requests")

@@ -3,13 +3,17 @@ database, which verification must catch and name."""
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -227,3 +231,32 @@ def test_a_forged_head_is_refused(db: Session) -> None:
     forged = {**head, "tree_size": head["tree_size"] - 1}
     assert not ledger.head_signature_valid(forged)
     assert not fresh_verify(db, [forged]).ok
+
+
+def test_the_node_key_is_written_whole_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "node-key.pem"
+    made = ledger.load_or_create_node_key(path)
+    # The same key next time (a restart), and no draft left beside it.
+    again = ledger.load_or_create_node_key(path)
+    assert _raw(again) == _raw(made)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["node-key.pem"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_key_another_worker_wrote_first_wins(tmp_path: Path, monkeypatch: Any) -> None:
+    path = tmp_path / "node-key.pem"
+    theirs = ledger.load_or_create_node_key(tmp_path / "theirs.pem")
+    real_link = os.link
+
+    # The other worker's key lands between our check for the file and our link into place.
+    def link_after_them(source: Any, target: Any) -> None:
+        (tmp_path / "theirs.pem").rename(path)
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link_after_them)
+    assert _raw(ledger.load_or_create_node_key(path)) == _raw(theirs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node-key.pem"]
+
+
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

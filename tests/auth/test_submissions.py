@@ -5,8 +5,11 @@ stale and (where the node requires signatures) unsigned submissions are refused 
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from indivisible.auth import signing, submissions
 from indivisible.auth.principal import Role
-from tests.conftest import bearer_tokens
+from indivisible.cli import app as cli_app
+from tests.conftest import Account, bearer_tokens
+from tests.web.test_pages import login
 
 NEAR_ALMATY = [77.0, 43.3]
 
@@ -86,6 +92,74 @@ def test_a_signed_notification_is_kept_and_verifies_offline(
     again = post(client, tokens["kaz"], body)
     assert again.status_code == 409
     assert again.json()["code"] == "signature_replayed"
+
+
+def test_an_exported_item_is_checked_offline_with_one_command(
+    client: TestClient, tokens: dict[str, dict[str, str]], signed_only: None, tmp_path: Path
+) -> None:
+    key = register(client, tokens["kaz"])
+    filed = post(
+        client, tokens["kaz"], submissions.sign_body(key, "cbm.notification", "KAZ", notification())
+    )
+    assert filed.status_code == 201, filed.text
+    read = client.get(f"/api/v1/cbm/notifications/{filed.json()['id']}", headers=tokens["kaz"])
+    item = tmp_path / "item.json"
+    item.write_text(json.dumps(read.json()))
+    public = read.json()["signature"]["public_key"]
+    runner = CliRunner()
+
+    def check(path: Path, *extra: str) -> Any:
+        return runner.invoke(cli_app, ["keys", "verify-item", str(path), *extra])
+
+    answer = check(item)
+    assert answer.exit_code == 0, answer.output
+    assert "valid" in answer.output and "--public-key" in answer.output
+    assert check(item, "--public-key", public).exit_code == 0
+    # A list answer as the API pages it, with the same item twice.
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps({"items": [read.json(), read.json()]}))
+    assert check(listed, "--public-key", public).exit_code == 0
+
+    # Content changed after signing; a key that is not the state's; an unsigned item.
+    forged = read.json()
+    forged["signature"]["document"]["content"]["forces"]["personnel"] = 12
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    answer = check(tmp_path / "forged.json")
+    assert answer.exit_code == 1 and "does not match" in answer.output
+    _pem, other = signing.generate()
+    answer = check(item, "--public-key", base64.b64encode(other).decode())
+    assert answer.exit_code == 1 and "not the public key" in answer.output
+    unsigned = {**read.json(), "signature": {"signed": False, "state": "KAZ"}}
+    (tmp_path / "unsigned.json").write_text(json.dumps(unsigned))
+    assert check(tmp_path / "unsigned.json").exit_code == 1
+    (tmp_path / "broken.json").write_text('[1, {"signature": 2}]')
+    assert check(tmp_path / "broken.json").exit_code == 2
+
+
+def test_the_notification_page_shows_who_signed_with_which_key(
+    client: TestClient, accounts: dict[str, Account], app: FastAPI
+) -> None:
+    kaz = {"Authorization": f"Bearer {accounts['liaison'].token}"}
+    key = register(client, kaz)
+    signed = post(
+        client, kaz, submissions.sign_body(key, "cbm.notification", "KAZ", notification())
+    )
+    unsigned = post(client, kaz, notification(days=50))
+    assert signed.status_code == unsigned.status_code == 201, (signed.text, unsigned.text)
+    login(client, accounts["liaison"])
+    page = client.get(f"/cbm/notifications/{signed.json()['id']}")
+    assert page.status_code == 200
+    shown = re.search(r'<span class="signature" data-signed="yes">(.*?)</span>', page.text)
+    assert shown, page.text
+    key_id = signed.json()["signature"]["key_id"]
+    assert f"Signed by KAZ with key {key_id} (ed25519-jcs)" in shown.group(1)
+    assert f'href="/api/v1/cbm/notifications/{signed.json()["id"]}"' in shown.group(1)
+    page = client.get(f"/cbm/notifications/{unsigned.json()['id']}")
+    assert '<span class="signature" data-signed="no">Unsigned' in page.text
+    page = client.get(
+        f"/cbm/notifications/{signed.json()['id']}", headers={"Accept-Language": "ru"}
+    )
+    assert f"Подписано KAZ ключом {key_id}" in page.text
 
 
 def refused(answer: Any, code: str) -> None:

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from indivisible.audit import merkle
@@ -86,12 +89,22 @@ def load_or_create_node_key(path: Path) -> Ed25519PrivateKey:
         return signing.load_private(path.read_bytes())
     path.parent.mkdir(parents=True, exist_ok=True)
     pem, _public = signing.generate()
+    # Written whole under a private name, then linked into place: a crash mid-write, or a
+    # worker reading while another writes, never meets an empty or partial key file, and
+    # link() fails when another worker's key got there first.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker created it first
-        return signing.load_private(path.read_bytes())
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another worker created it first
+            return signing.load_private(path.read_bytes())
+    finally:
+        draft.unlink(missing_ok=True)
     return signing.load_private(pem)
 
 
@@ -193,10 +206,18 @@ def _locked_state(session: Session) -> AuditLogState:
     )
     if existing is not None:
         return existing
-    created = AuditLogState(id=1, tree_size=0, last_hash=GENESIS, frontier=[])
-    session.add(created)
-    session.flush()
-    return created
+    # The first seal: two workers may both find no bookmark, so the row is made with
+    # ON CONFLICT DO NOTHING and then locked like any other time.
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    session.execute(
+        insert(AuditLogState)
+        .values(id=1, tree_size=0, last_hash=GENESIS, frontier=[])
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    session.execute(update(AuditLogState).where(AuditLogState.id == 1).values(id=AuditLogState.id))
+    state = session.get(AuditLogState, 1, populate_existing=True)
+    assert state is not None  # made above, or by the worker that won
+    return state
 
 
 def seal(

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from indivisible.cli import audit, cbm, federation, keys, node, registry, sharing, users, warning
+from indivisible.cli import (
+    audit,
+    backup,
+    cbm,
+    federation,
+    keys,
+    node,
+    registry,
+    sharing,
+    users,
+    warning,
+)
 
 app = typer.Typer(
     name="indivisible",
@@ -14,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 node.register(app)
+backup.register(app)
 app.add_typer(registry.app, name="registry")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")

@@ -93,3 +93,92 @@ def verify(
         return
     console.print("NOT VALID: the signature does not match the document.")
     raise typer.Exit(1)
+
+
+VERDICTS = {
+    "ok": "valid",
+    "unsigned": "NOT SIGNED: the item says it came unsigned",
+    "incomplete": "NOT VALID: the signature block lacks its key, document or signature",
+    "other_key": "NOT VALID: the key id is not the public key's",
+    "other_state": "NOT VALID: the signed document names another state",
+    "bad_signature": "NOT VALID: the signature does not match the signed document",
+}
+
+
+def _signed_items(data: Any) -> list[dict[str, Any]]:
+    """Every item in the file that carries a signature block, wherever it sits: one item, a
+    list, a list answer's ``items``, or a crisis with its requests and positions."""
+    found: list[dict[str, Any]] = []
+    if isinstance(data, dict):
+        block = data.get("signature")
+        carries = isinstance(block, dict) and "signed" in block
+        if carries or ("signed" in data and "document" in data):
+            found.append(data)
+        for key, value in data.items():
+            if key != "signature":
+                found += _signed_items(value)
+    elif isinstance(data, list):
+        for value in data:
+            found += _signed_items(value)
+    return found
+
+
+@app.command("verify-item")
+def verify_item(
+    item: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="What the API shows (a notification, annual data, a crisis with its requests "
+        "and positions, or a list of them): every signature block in it is checked.",
+    ),
+    public_key: str | None = typer.Option(
+        None,
+        "--public-key",
+        help="The key you trust for the signing state (base64 or a PEM file path). Without "
+        "it, the key the item carries is used, which proves the item unchanged since it was "
+        "signed with that key, not that the key is the state's.",
+    ),
+) -> None:
+    """Check exported items' signatures offline, with no node: exit 0 when every signed
+    item in the file is signed and valid, 1 when one is not."""
+    from indivisible.auth.submissions import check_offline
+
+    items = _signed_items(_json(item, "item"))
+    if not items:
+        err_console.print("[red]error[/red] (item): no signature block found in the file")
+        raise typer.Exit(2)
+    pinned = None
+    if public_key is not None:
+        text = (
+            Path(public_key).read_text(encoding="utf-8")
+            if Path(public_key).is_file()
+            else public_key
+        )
+        try:
+            signing.public_bytes(text)
+        except signing.BadKey as exc:
+            err_console.print(f"[red]error[/red] (--public-key): {exc}")
+            raise typer.Exit(2) from exc
+        pinned = text
+    all_valid = True
+    for number, entry in enumerate(items, start=1):
+        valid, reason = check_offline(entry, pinned)
+        all_valid = all_valid and valid
+        found = entry.get("signature") if "document" not in entry else entry
+        block: dict[str, Any] = found if isinstance(found, dict) else {}
+        signed = block.get("document")
+        document: dict[str, Any] = signed if isinstance(signed, dict) else {}
+        # One plain line per item, never wrapped, so that scripts can read it too.
+        typer.echo(
+            f"{number}\t{document.get('type', '-')}\t{block.get('state', '-')}"
+            f"\tkey {block.get('key_id') or '-'}\tsigned {document.get('signed_at', '-')}"
+            f"\t{VERDICTS.get(reason, reason)}"
+        )
+    if pinned is None and all_valid:
+        typer.echo(
+            "The key each item carries was used: check that it is the state's "
+            "(GET /api/v1/auth/keys on the node, or the state itself), or pass --public-key."
+        )
+    if not all_valid:
+        raise typer.Exit(1)

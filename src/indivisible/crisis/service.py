@@ -277,6 +277,10 @@ def state_position(
         raise PermissionDenied(
             _("Only a state's liaison officers state its position."), code="role_required"
         )
+    # The decision's row lock (PostgreSQL; SQLite's writes are serial already) orders this
+    # against another liaison of the same state stating a first position at the same moment,
+    # which would otherwise fail on the primary key, and against the decision being closed.
+    session.refresh(decision, with_for_update=True)
     if decision.closed_at is not None:
         raise Conflict(_("This decision is closed."), code="decision_closed", field="position")
     if state not in attached_states(session, crisis.organisation_code, decision.session_on):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -22,12 +23,14 @@ from pydantic import BaseModel
 from indivisible import __version__, jsonio
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
+from indivisible.auth.throttle import Throttle, client_address, retry_after
 from indivisible.deps import DbSession
 from indivisible.errors import (
     BadRequest,
     IndivisibleError,
     NotAcceptable,
     NotAuthenticated,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from indivisible.i18n import _
@@ -104,7 +107,23 @@ def taxii_actor(request: Request, session: DbSession) -> Actor:
         username, sep, password = decoded.partition(":")
         if not sep or not username:
             raise NotAuthenticated(_("Malformed HTTP Basic credentials."), code="bad_credentials")
-        return auth_service.resolve_basic(session, username, password)
+        throttle: Throttle = request.app.state.throttle
+        address = client_address(request.scope)
+        wait = throttle.login_wait(username, address)
+        if wait > 0:
+            raise TooManyRequests(
+                _("Too many failed logins; try again in {minutes} minutes."),
+                code="login_throttled",
+                params={"minutes": max(1, math.ceil(wait / 60))},
+                retry_after=int(retry_after(wait)),
+            )
+        try:
+            actor = auth_service.resolve_basic(session, username, password)
+        except NotAuthenticated:
+            throttle.login_failed(username, address)
+            raise
+        throttle.login_succeeded(username, address)
+        return actor
     raise NotAuthenticated(
         _("Authentication required: a bearer token or HTTP Basic."), code="no_credentials"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.secrets import new_secret, same
 from indivisible.auth.submissions import Submission
+from indivisible.auth.throttle import Throttle, client_address, retry_after
 from indivisible.deps import SESSION_COOKIE, DbSession
 from indivisible.errors import IndivisibleError, NotAuthenticated, PermissionDenied
 from indivisible.i18n import LANG_COOKIE, LANGUAGE_NAMES, LOCALES, _, negotiate, translations
@@ -248,9 +250,27 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not same(cookie, csrf):
         raise PermissionDenied(_("Missing or wrong CSRF token."), code="csrf")
+    throttle: Throttle = request.app.state.throttle
+    address = client_address(request.scope)
+    wait = throttle.login_wait(username, address)
+    if wait > 0:
+        # Even the right password waits, or guessing would go on at the rate we answer.
+        minutes = max(1, math.ceil(wait / 60))
+        throttled = page.render(
+            "login.html",
+            status_code=429,
+            next=_safe_next(next),
+            login_csrf=csrf,
+            error=page.gettext(_("Too many failed logins; try again in {minutes} minutes.")).format(
+                minutes=minutes
+            ),
+        )
+        throttled.headers["Retry-After"] = retry_after(wait)
+        return throttled
     try:
         principal = auth_service.authenticate_password(session, username, password)
     except NotAuthenticated:
+        throttle.login_failed(username, address)
         return page.render(
             "login.html",
             status_code=401,
@@ -258,6 +278,7 @@ def login(
             login_csrf=csrf,
             error=page.gettext("Wrong username or password."),
         )
+    throttle.login_succeeded(username, address)
     settings = request.app.state.settings
     started = auth_service.start_web_session(
         session, principal, timedelta(hours=settings.session_ttl_hours)
