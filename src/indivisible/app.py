@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indivisible import __version__
+from indivisible.admission import Admission
 from indivisible.audit import ledger
 from indivisible.auth.throttle import RateLimit, retry_after, throttle_for
 from indivisible.cbm import events as cbm_events
@@ -446,6 +447,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await problem_response(error, Request(scope))(scope, _no_receive, send)
 
+    # Innermost of the three: a refused request never waits in line, and a large body is read
+    # (by the Guard) before the request takes a place.
+    app.add_middleware(Admission, limit=settings.max_requests_in_flight)
     # Inside the Guard, so that a 429 carries the security headers too.
     app.add_middleware(
         RateLimit,

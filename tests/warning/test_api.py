@@ -8,13 +8,14 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from indivisible.warning import store, synthetic
+from indivisible.warning import forecast, store, synthetic
 from tests.conftest import Account
 
 
@@ -131,3 +132,29 @@ def test_bad_dashboard_requests_are_named(
 def test_nothing_without_a_principal(client: TestClient, events: Path) -> None:
     for path in ("/api/v1/warning/indicators", "/api/v1/warning/dashboard?region=central-asia"):
         assert client.get(path).status_code == 401
+
+
+def test_forecasts_are_fitted_once_per_store_version(
+    client: TestClient,
+    accounts: dict[str, Account],
+    events: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fitted: list[int] = []
+    real = forecast.forecast
+
+    def counted(series: Any, test: Any, model: str = "gbt") -> Any:
+        fitted.append(len(series.months))
+        return real(series, test, model)
+
+    monkeypatch.setattr(forecast, "forecast", counted)
+    url = "/api/v1/warning/dashboard?region=central-asia"
+    headers = accounts["analyst"].headers
+    first = client.get(url, headers=headers).json()["forecasts"]
+    again = client.get(url, headers=headers).json()["forecasts"]
+    assert again == first and len(fitted) == 1
+    # New events in the store: fitted afresh, on the new months.
+    with store.opened(events) as connection:
+        synthetic.write(connection, synthetic.plan(500, months=90, seed=6), seed=6)
+    client.get(url, headers=headers)
+    assert len(fitted) == 2

@@ -69,7 +69,7 @@ def list_notifications(
 ) -> list[NotificationRead]:
     """Notifications your state filed (sent) or received (inbox), newest first."""
     rows = service.list_notifications(session, actor, box=box, limit=limit, offset=offset)
-    return [service.read_model(session, row) for row in rows]
+    return service.read_models(session, rows)
 
 
 @router.get("/notifications/{notification_id}", response_model=NotificationRead)

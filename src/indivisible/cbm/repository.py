@@ -15,7 +15,9 @@ from indivisible.cbm.models import (
     CalendarEntry,
     CalendarRecipient,
     CbmEvent,
+    Clarification,
     Notification,
+    NotificationFinding,
     NotificationRecipient,
     VerificationRequest,
 )
@@ -47,6 +49,34 @@ def inbox(actor: Actor) -> Select[tuple[Notification]]:
             NotificationRecipient.notification_id == Notification.id,
             NotificationRecipient.state_code == actor.state_code,
         )
+    )
+
+
+# The rows shown with notifications already found visible (by ``visible`` or ``inbox``): all of
+# them, whoever reads, in the order they are shown. One statement for a whole page.
+
+
+def findings_of(notification_ids: Iterable[int]) -> Select[tuple[NotificationFinding]]:
+    return (
+        select(NotificationFinding)
+        .where(NotificationFinding.notification_id.in_(list(notification_ids)))
+        .order_by(NotificationFinding.id)
+    )
+
+
+def recipients_of(notification_ids: Iterable[int]) -> Select[tuple[NotificationRecipient]]:
+    return (
+        select(NotificationRecipient)
+        .where(NotificationRecipient.notification_id.in_(list(notification_ids)))
+        .order_by(NotificationRecipient.state_code)
+    )
+
+
+def clarifications_of(notification_ids: Iterable[int]) -> Select[tuple[Clarification]]:
+    return (
+        select(Clarification)
+        .where(Clarification.notification_id.in_(list(notification_ids)))
+        .order_by(Clarification.id)
     )
 
 

@@ -5,6 +5,7 @@ notification routed to the other parties of each agreement whose area it falls i
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -440,53 +441,62 @@ def recipient_read(entry: NotificationRecipient) -> RecipientRead:
 
 
 def read_model(session: Session, notification: Notification) -> NotificationRead:
-    findings: Sequence[NotificationFinding] = session.scalars(
-        select(NotificationFinding)
-        .where(NotificationFinding.notification_id == notification.id)
-        .order_by(NotificationFinding.id)
-    ).all()
-    recipients = session.scalars(
-        select(NotificationRecipient)
-        .where(NotificationRecipient.notification_id == notification.id)
-        .order_by(NotificationRecipient.state_code)
-    ).all()
-    return NotificationRead(
-        id=notification.id,
-        state=notification.state_code,
-        kind=notification.kind,
-        start=notification.start,
-        end=notification.end,
-        location=notification.location,
-        forces=notification.forces,
-        purpose=notification.purpose,
-        observers_invited=notification.observers_invited.split(),
-        voluntary=notification.voluntary,
-        filed_on=notification.filed_on,
-        filed_at=utc(notification.filed_at) or notification.filed_at,
-        findings=[
-            FindingRead(
-                rule_set=f.rule_set,
-                rule_set_version=f.rule_set_version,
-                rule=f.rule,
-                topic=f.topic,
-                outcome=f.outcome,
-                cite=f.cite,
-                text=f.message.format(**f.params),
-                message=f.message,
-                params=f.params,
-            )
-            for f in findings
-        ],
-        recipients=[recipient_read(r) for r in recipients],
-        clarifications=[
-            clarification_read(c)
-            for c in session.scalars(
-                select(Clarification)
-                .where(Clarification.notification_id == notification.id)
-                .order_by(Clarification.id)
-            )
-        ],
-        signature=submissions.one(session, "cbm.notification", str(notification.id)),
+    return read_models(session, [notification])[0]
+
+
+def read_models(session: Session, notifications: Sequence[Notification]) -> list[NotificationRead]:
+    """Read models of notifications the caller has already found visible, in their order.
+
+    Each kind of related row is fetched for all of them at once: one statement per kind
+    whatever the page's size, where one per notification made a page of 20 cost 80.
+    """
+    if not notifications:
+        return []
+    ids = [n.id for n in notifications]
+    findings: dict[int, list[NotificationFinding]] = defaultdict(list)
+    for finding in session.scalars(repository.findings_of(ids)):
+        findings[finding.notification_id].append(finding)
+    recipients: dict[int, list[NotificationRecipient]] = defaultdict(list)
+    for recipient in session.scalars(repository.recipients_of(ids)):
+        recipients[recipient.notification_id].append(recipient)
+    clarifications: dict[int, list[Clarification]] = defaultdict(list)
+    for clarification in session.scalars(repository.clarifications_of(ids)):
+        clarifications[clarification.notification_id].append(clarification)
+    signatures = submissions.reads(session, "cbm.notification", [str(i) for i in ids])
+    return [
+        NotificationRead(
+            id=notification.id,
+            state=notification.state_code,
+            kind=notification.kind,
+            start=notification.start,
+            end=notification.end,
+            location=notification.location,
+            forces=notification.forces,
+            purpose=notification.purpose,
+            observers_invited=notification.observers_invited.split(),
+            voluntary=notification.voluntary,
+            filed_on=notification.filed_on,
+            filed_at=utc(notification.filed_at) or notification.filed_at,
+            findings=[finding_read(f) for f in findings[notification.id]],
+            recipients=[recipient_read(r) for r in recipients[notification.id]],
+            clarifications=[clarification_read(c) for c in clarifications[notification.id]],
+            signature=signatures.get(str(notification.id)),
+        )
+        for notification in notifications
+    ]
+
+
+def finding_read(row: NotificationFinding) -> FindingRead:
+    return FindingRead(
+        rule_set=row.rule_set,
+        rule_set_version=row.rule_set_version,
+        rule=row.rule,
+        topic=row.topic,
+        outcome=row.outcome,
+        cite=row.cite,
+        text=row.message.format(**row.params),
+        message=row.message,
+        params=row.params,
     )
 
 

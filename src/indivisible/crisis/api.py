@@ -48,12 +48,16 @@ def request_assistance(
 @router.get("/crises", response_model=list[CrisisRead])
 def list_crises(session: DbSession, actor: CurrentActor) -> list[CrisisRead]:
     """Crises your state is affected by or whose organisation it belonged to when they began."""
-    return [operations.read_model(session, c) for c in service.list_crises(session, actor)]
+    attachment = service.Attachment(session)
+    crises = service.list_crises(session, actor, attachment)
+    return service.read_models(session, crises, attachment)
 
 
 @router.get("/crises/{crisis_id}", response_model=CrisisRead)
 def get_crisis(crisis_id: RowId, session: DbSession, actor: CurrentActor) -> CrisisRead:
-    return operations.read_model(session, service.get_crisis(session, actor, crisis_id))
+    attachment = service.Attachment(session)
+    crisis = service.get_crisis(session, actor, crisis_id, attachment)
+    return service.read_models(session, [crisis], attachment)[0]
 
 
 @router.get("/measures", response_model=list[Measures])

@@ -14,6 +14,12 @@ from indivisible.crisis.models import Crisis
 STATE_READERS = (Role.liaison, Role.analyst)
 
 
+def sees_by_attachment(actor: Actor) -> bool:
+    """Whether ``readable_by`` looks at the actor's (organisation, start date) pairs at all,
+    so that callers ask the registry for them only when they count."""
+    return actor.role in STATE_READERS and actor.state_code is not None
+
+
 def readable_by(actor: Actor, attached: Iterable[tuple[str, object]]) -> ColumnElement[bool]:
     """``attached``: the (organisation, start date) pairs of crises on whose date the actor's
     state was attached to the organisation, worked out from the registry by the caller."""
@@ -21,7 +27,8 @@ def readable_by(actor: Actor, attached: Iterable[tuple[str, object]]) -> ColumnE
         return true()
     if actor.role is Role.secretariat and actor.organisation_code is not None:
         return Crisis.organisation_code == actor.organisation_code
-    if actor.role not in STATE_READERS or actor.state_code is None:
+    # The state code is checked again only for the type checker.
+    if not sees_by_attachment(actor) or actor.state_code is None:
         return false()
     pairs = [
         and_(Crisis.organisation_code == org, Crisis.started_on == day) for org, day in attached

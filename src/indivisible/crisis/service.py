@@ -6,50 +6,93 @@ order is wrong."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
 from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
+from indivisible.auth.schemas import SubmissionSignatureRead
 from indivisible.auth.submissions import Submission
 from indivisible.cbm import events
 from indivisible.crisis import repository, rules
-from indivisible.crisis.models import AssistanceRequest, Crisis, Decision, DecisionPosition
+from indivisible.crisis.models import (
+    AssistanceRequest,
+    Consultation,
+    Crisis,
+    Decision,
+    DecisionPosition,
+    Operation,
+)
 from indivisible.crisis.schemas import (
+    ConsultationRead,
+    CrisisRead,
     DecisionClose,
     DecisionCreate,
     DecisionRead,
     PositionCreate,
     PositionRead,
     RequestCreate,
+    RequestRead,
 )
 from indivisible.db import as_utc
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
+from indivisible.registry import repository as registry_queries
 from indivisible.registry import service as registry
 from indivisible.registry.enums import MembershipStatus
 from indivisible.registry.models import Agreement, Body, Obligation
+from indivisible.registry.service import ATTACHED
+
+_ATTACHED = sorted(s.value for s in ATTACHED)
 
 
 def attached_states(session: Session, organisation: str, on: date) -> dict[str, str]:
     """States attached to the organisation on a date (withdrawn ones are not), with status."""
-    found = registry.members_on(session, organisation, on)
-    return {m.state_code: m.status for m in found.members}
+    # The registry's own statement for members on a date, without the sources members_on
+    # cites for each membership: only who and in which status counts here. Callers name an
+    # organisation they have checked or a crisis's, which the foreign key keeps known.
+    rows = session.scalars(
+        registry_queries.memberships_on(on, organisation=organisation, statuses=_ATTACHED)
+    )
+    return {m.state_code: m.status for m in rows}
+
+
+def _active(attached: Mapping[str, str]) -> set[str]:
+    # Frozen and suspended are statuses of their own (INACTIVE_STATUSES), so only plain
+    # members count.
+    return {state for state, status in attached.items() if status == MembershipStatus.member.value}
 
 
 def active_members(session: Session, organisation: str, on: date) -> set[str]:
     """Members whose participation is neither frozen nor suspended on the date."""
-    # Frozen and suspended are statuses of their own (INACTIVE_STATUSES), so only plain
-    # members count.
-    return {
-        state
-        for state, status in attached_states(session, organisation, on).items()
-        if status == MembershipStatus.member.value
-    }
+    return _active(attached_states(session, organisation, on))
+
+
+class Attachment:
+    """Who was attached to which organisation on which day, asked of the registry once per
+    (organisation, day) while the object lives. One read of crises asks the same few pairs
+    for every crisis and decision; it is made for one call and dropped with it, because the
+    registry changes and other workers write to it."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._known: dict[tuple[str, date], dict[str, str]] = {}
+
+    def states(self, organisation: str, on: date) -> Mapping[str, str]:
+        found = self._known.get((organisation, on))
+        if found is None:
+            found = attached_states(self._session, organisation, on)
+            self._known[organisation, on] = found
+        return found
+
+    def active(self, organisation: str, on: date) -> set[str]:
+        return _active(self.states(organisation, on))
 
 
 def told(session: Session, crisis: Crisis) -> set[str]:
@@ -64,13 +107,18 @@ def announce(session: Session, crisis: Crisis, kind: str, actor: Actor) -> None:
     events.emit(session, told(session, crisis), kind, crisis.id, actor.state_code)
 
 
-def _attached_pairs(session: Session, actor: Actor) -> list[tuple[str, date]]:
-    if actor.state_code is None:
+def _attached_pairs(
+    session: Session, actor: Actor, attachment: Attachment, *where: ColumnElement[bool]
+) -> list[tuple[str, date]]:
+    """The (organisation, start date) pairs of the crises, narrowed by ``where``, whose
+    organisation the actor's state was attached to on that date."""
+    state = actor.state_code
+    if state is None or not repository.sees_by_attachment(actor):
         return []
-    pairs = session.execute(select(Crisis.organisation_code, Crisis.started_on).distinct()).all()
-    return [
-        (org, day) for org, day in pairs if actor.state_code in attached_states(session, org, day)
-    ]
+    pairs = session.execute(
+        select(Crisis.organisation_code, Crisis.started_on).where(*where).distinct()
+    ).all()
+    return [(org, day) for org, day in pairs if state in attachment.states(org, day)]
 
 
 def request_assistance(
@@ -170,17 +218,24 @@ def request_assistance(
     return crisis
 
 
-def get_crisis(session: Session, actor: Actor, crisis_id: int) -> Crisis:
-    found = session.scalars(
-        repository.visible(actor, _attached_pairs(session, actor)).where(Crisis.id == crisis_id)
-    ).first()
+def get_crisis(
+    session: Session, actor: Actor, crisis_id: int, attachment: Attachment | None = None
+) -> Crisis:
+    # Only this crisis's own pair can make it visible, so only that one is asked about.
+    pairs = _attached_pairs(
+        session, actor, attachment or Attachment(session), Crisis.id == crisis_id
+    )
+    found = session.scalars(repository.visible(actor, pairs).where(Crisis.id == crisis_id)).first()
     if found is None:
         raise NotFound(_("No crisis {id}."), code="unknown_crisis", params={"id": crisis_id})
     return found
 
 
-def list_crises(session: Session, actor: Actor) -> list[Crisis]:
-    stmt = repository.visible(actor, _attached_pairs(session, actor))
+def list_crises(
+    session: Session, actor: Actor, attachment: Attachment | None = None
+) -> list[Crisis]:
+    pairs = _attached_pairs(session, actor, attachment or Attachment(session))
+    stmt = repository.visible(actor, pairs)
     return list(session.scalars(stmt.order_by(Crisis.started_on.desc(), Crisis.id.desc())))
 
 
@@ -319,17 +374,29 @@ def state_position(
     return row
 
 
+def _positions(session: Session, decision_ids: Sequence[int]) -> dict[int, list[DecisionPosition]]:
+    """The positions on each decision, by state."""
+    found: dict[int, list[DecisionPosition]] = {number: [] for number in decision_ids}
+    if decision_ids:
+        for p in session.scalars(
+            select(DecisionPosition)
+            .where(DecisionPosition.decision_id.in_(decision_ids))
+            .order_by(DecisionPosition.decision_id, DecisionPosition.state_code)
+        ):
+            found[p.decision_id].append(p)
+    return found
+
+
+def _consensus(positions: Sequence[DecisionPosition], eligible: set[str]) -> rules.Outcome:
+    return rules.consensus({p.state_code: rules.Position(p.position) for p in positions}, eligible)
+
+
 def _outcome(
     session: Session, decision: Decision, crisis: Crisis
 ) -> tuple[rules.Outcome, set[str]]:
-    positions = {
-        p.state_code: rules.Position(p.position)
-        for p in session.scalars(
-            select(DecisionPosition).where(DecisionPosition.decision_id == decision.id)
-        )
-    }
+    positions = _positions(session, [decision.id])[decision.id]
     eligible = active_members(session, crisis.organisation_code, decision.session_on)
-    return rules.consensus(positions, eligible), eligible
+    return _consensus(positions, eligible), eligible
 
 
 def close_decision(
@@ -378,18 +445,28 @@ def close_decision(
 
 
 def decision_read(session: Session, decision: Decision, crisis: Crisis) -> DecisionRead:
-    outcome, eligible = _outcome(session, decision, crisis)
-    positions = session.scalars(
-        select(DecisionPosition)
-        .where(DecisionPosition.decision_id == decision.id)
-        .order_by(DecisionPosition.state_code)
-    ).all()
-    decided = as_utc(decision.decided_at)
+    positions = _positions(session, [decision.id])[decision.id]
     request = session.get(AssistanceRequest, decision.request_id)
-    requested = as_utc(request.requested_at) if request is not None else None
     signed = submissions.reads(
         session, "crisis.position", [f"{decision.id}/{p.state_code}" for p in positions]
     )
+    return _decision_read(decision, crisis, positions, request, signed, Attachment(session))
+
+
+def _decision_read(
+    decision: Decision,
+    crisis: Crisis,
+    positions: Sequence[DecisionPosition],
+    request: AssistanceRequest | None,
+    signed: Mapping[str, SubmissionSignatureRead],
+    attachment: Attachment,
+) -> DecisionRead:
+    """``positions``: the decision's, ordered by state; ``signed``: their signatures by
+    subject key, among others perhaps."""
+    eligible = attachment.active(crisis.organisation_code, decision.session_on)
+    outcome = _consensus(positions, eligible)
+    decided = as_utc(decision.decided_at)
+    requested = as_utc(request.requested_at) if request is not None else None
     return DecisionRead(
         id=decision.id,
         body=decision.body_code,
@@ -422,3 +499,108 @@ def decision_read(session: Session, decision: Decision, crisis: Crisis) -> Decis
         silent=list(outcome.silent),
         quorum_checked=outcome.quorum_checked,
     )
+
+
+def read_models(
+    session: Session, crises: Sequence[Crisis], attachment: Attachment | None = None
+) -> list[CrisisRead]:
+    """What ``operations.read_model`` answers for each crisis, read for all of them at once:
+    each kind of row with one statement for every crisis listed, instead of a few per crisis
+    and per decision (an operation's own rows are still read per operation). The two must
+    answer alike; tests/crisis/test_read_cost.py compares them."""
+    # operations builds on this module, so it can only be imported once both are loaded.
+    from indivisible.crisis import operations
+
+    if not crises:
+        return []
+    attachment = attachment or Attachment(session)
+    ids = [c.id for c in crises]
+    requests: dict[int, list[AssistanceRequest]] = defaultdict(list)
+    request_by_id: dict[int, AssistanceRequest] = {}
+    for r in session.scalars(
+        select(AssistanceRequest)
+        .where(AssistanceRequest.crisis_id.in_(ids))
+        .order_by(AssistanceRequest.requested_at, AssistanceRequest.id)
+    ):
+        requests[r.crisis_id].append(r)
+        request_by_id[r.id] = r
+    decisions: dict[int, list[Decision]] = defaultdict(list)
+    for d in session.scalars(
+        select(Decision).where(Decision.crisis_id.in_(ids)).order_by(Decision.id)
+    ):
+        decisions[d.crisis_id].append(d)
+    positions = _positions(session, [d.id for ds in decisions.values() for d in ds])
+    consultations: dict[int, list[Consultation]] = defaultdict(list)
+    for c in session.scalars(
+        select(Consultation)
+        .where(Consultation.crisis_id.in_(ids))
+        .order_by(Consultation.held_at, Consultation.id)
+    ):
+        consultations[c.crisis_id].append(c)
+    # At most one operation per crisis: crisis_id is unique.
+    operation_of = {
+        o.crisis_id: o
+        for o in session.scalars(select(Operation).where(Operation.crisis_id.in_(ids)))
+    }
+    request_signed = submissions.reads(
+        session, "crisis.request", [str(r.id) for r in request_by_id.values()]
+    )
+    position_signed = submissions.reads(
+        session,
+        "crisis.position",
+        [f"{number}/{p.state_code}" for number, ps in positions.items() for p in ps],
+    )
+
+    def request_of(decision: Decision) -> AssistanceRequest | None:
+        # A decision is on a request of its own crisis; the lookup is for a row that is not.
+        found = request_by_id.get(decision.request_id)
+        if found is not None:
+            return found
+        return session.get(AssistanceRequest, decision.request_id)
+
+    return [
+        CrisisRead(
+            id=crisis.id,
+            affected_state=crisis.affected_state,
+            organisation=crisis.organisation_code,
+            kind=crisis.kind,
+            summary=crisis.summary,
+            started_on=crisis.started_on,
+            requests=[
+                RequestRead(
+                    id=r.id,
+                    agreement=r.agreement_code,
+                    article=r.article,
+                    requested_at=as_utc(r.requested_at) or r.requested_at,
+                    requested_local=(as_utc(r.requested_at) or r.requested_at)
+                    .astimezone(ZoneInfo(r.time_zone))
+                    .isoformat(timespec="minutes"),
+                    time_zone=r.time_zone,
+                    plus_minus_minutes=r.plus_minus_minutes or 0,
+                    text=r.text,
+                    signature=request_signed.get(str(r.id)),
+                )
+                for r in requests[crisis.id]
+            ],
+            decisions=[
+                _decision_read(
+                    d, crisis, positions[d.id], request_of(d), position_signed, attachment
+                )
+                for d in decisions[crisis.id]
+            ],
+            consultations=[
+                ConsultationRead(
+                    id=c.id,
+                    held=operations.moment(c.held_at, c.time_zone, c.plus_minus_minutes),
+                    format=c.format,
+                    participants=list(c.participants),
+                    summary=c.summary,
+                )
+                for c in consultations[crisis.id]
+            ],
+            operation=operations.operation_read(session, operation_of[crisis.id])
+            if crisis.id in operation_of
+            else None,
+        )
+        for crisis in crises
+    ]

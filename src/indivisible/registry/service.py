@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from indivisible.audit.service import record_change, snapshot
 from indivisible.auth.models import Principal
@@ -1020,7 +1020,10 @@ class _Party:
         return self.side is None or other.side is None or self.side != other.side
 
 
-@dataclass
+# One value answers every question asked on its date in a transaction (see _bindings): frozen,
+# and ``parties`` a plain dict (a defaultdict grows when asked for an agreement it lacks), so that
+# a reader does not change what the next one is told.
+@dataclass(frozen=True)
 class _Bindings:
     agreements: dict[str, Agreement]
     parties: dict[str, dict[str, _Party]]
@@ -1037,8 +1040,71 @@ class _Bindings:
         return sorted(code for code, members in self.parties.items() if state in members)
 
 
+# Where a session keeps the bindings it computed: (the transaction they were read in, by date).
+_BINDINGS_MEMO = "indivisible.registry.bindings"
+
+
 def _bindings(session: Session, on: date) -> _Bindings:
-    """Agreements in force on the date and, for each, the states it binds and how."""
+    """Agreements in force on the date and, for each, the states it binds and how.
+
+    Callers ask once per agreement (the CBM engine once per rule set, on one date), and each
+    answer rebuilds every party and membership on the date: most of the cost of filing a
+    notification. So the answer is remembered in ``session.info`` for the rest of the
+    transaction, and only while this session writes nothing: a pending change, a flush, a bulk
+    statement or the end of the transaction (savepoints too) forgets it, so a write is always
+    seen by the next question. It lives here rather than in the callers because the registry
+    alone knows what its answer depends on. Never across transactions: other workers write the
+    registry. Within one, on PostgreSQL's READ COMMITTED, a re-read could see their commits
+    meanwhile; every question of one request now judges by the same registry instead.
+    """
+    if _has_pending(session):
+        # The queries would autoflush these first; answer from what the flush makes of them.
+        return _compute_bindings(session, on)
+    transaction = session.get_transaction()
+    memo: tuple[SessionTransaction, dict[date, _Bindings]] | None = session.info.get(_BINDINGS_MEMO)
+    if memo is not None and memo[0] is transaction and on in memo[1]:
+        return memo[1][on]
+    bound = _compute_bindings(session, on)
+    # Reading may have begun the transaction; the answer belongs to the one it was read in.
+    transaction = session.get_transaction()
+    if transaction is not None and not _has_pending(session):
+        if memo is None or memo[0] is not transaction:
+            memo = (transaction, {})
+            session.info[_BINDINGS_MEMO] = memo
+        memo[1][on] = bound
+    return bound
+
+
+def _has_pending(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted)
+
+
+# Registered on the Session class so that every session (requests, CLI, tests) forgets alike.
+# A flush also ends an inner transaction, so the next listener would see it too; the flush is
+# what writes rows, though, and this does not rest on how SQLAlchemy nests its transactions.
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, _flush: UOWTransaction) -> None:
+    _forget_bindings(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session: Session, _transaction: SessionTransaction) -> None:
+    # Also ends savepoints: a rolled-back savepoint may have held rows a memo was read from.
+    _forget_bindings(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_before_bulk_write(state: ORMExecuteState) -> None:
+    # Bulk UPDATE/DELETE and raw text() go around the flush; anything but a SELECT may write.
+    if not state.is_select:
+        _forget_bindings(state.session)
+
+
+def _forget_bindings(session: Session) -> None:
+    session.info.pop(_BINDINGS_MEMO, None)
+
+
+def _compute_bindings(session: Session, on: date) -> _Bindings:
     agreements = {a.code: a for a in session.scalars(repository.agreements_in_force(on))}
     parties: dict[str, dict[str, _Party]] = defaultdict(dict)
     status_of = {
@@ -1046,7 +1112,7 @@ def _bindings(session: Session, on: date) -> _Bindings:
         for m in session.scalars(repository.memberships_on(on))
     }
     if not agreements:
-        return _Bindings(agreements, parties, status_of)
+        return _Bindings(agreements, {}, status_of)
     rows = session.scalars(repository.parties_valid_on(on, agreements)).all()
     # A state named directly wins over the same state reached through an organisation.
     for party in sorted(rows, key=lambda p: (p.state_code is None, p.id)):
@@ -1067,7 +1133,7 @@ def _bindings(session: Session, on: date) -> _Bindings:
                         state,
                         _Party(f"members_of:{org}", party.side, party.uncertain, org, approximate),
                     )
-    return _Bindings(agreements, parties, status_of)
+    return _Bindings(agreements, dict(parties), status_of)
 
 
 def _agreement_caveats(agreement: Agreement) -> list[Caveat]:

@@ -123,9 +123,7 @@ def _field_name(where: list[str]) -> str:
 def notifications(page: WebPage, session: DbSession, box: str = "all") -> HTMLResponse:
     chosen = box if box in ("all", "inbox", "sent") else "all"
     rows = service.list_notifications(session, _actor(page), box=chosen)
-    return page.render(
-        "cbm_list.html", rows=[service.read_model(session, r) for r in rows], box=chosen
-    )
+    return page.render("cbm_list.html", rows=service.read_models(session, rows), box=chosen)
 
 
 @router.get("/cbm/notifications/{notification_id}", response_class=HTMLResponse)
