@@ -1,7 +1,7 @@
 """What reading crises costs in SQL statements, counted rather than timed so the test means
 the same on every machine: a crisis read answers with a fixed number of statements whatever
 the number of its decisions and positions, and the list whatever the number of crises. The
-answers are the same as the one-crisis-at-a-time read model gives, and each reader sees the
+answers are the same as each crisis read alone gives, and each reader sees the
 crises the access rule lets it see, no more."""
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def costs(
 
 
 def one_at_a_time(db: Session, ids: list[int]) -> list[dict[str, Any]]:
-    """The answer the read model of one crisis gives, crisis by crisis."""
+    """Each crisis read alone, so that rows of one crisis showing in another's answer when
+    they are read together would show as a difference."""
     db.expire_all()
     return [
         operations.read_model(db, crisis).model_dump(mode="json")

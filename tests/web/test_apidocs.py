@@ -114,7 +114,9 @@ def test_swagger_ui_renders_under_the_csp(live_node: str, page: Page) -> None:
 def test_try_it_out_writes_with_the_session_and_its_csrf_token(live_node: str, page: Page) -> None:
     log_in(page, live_node, "/api/v1/docs")
     expect(page).to_have_url(f"{live_node}/api/v1/docs")
-    page.wait_for_load_state("load")
+    # Swagger UI fetches the description after the page's load event; a reload while that fetch
+    # is in flight aborts it, which the watcher would see as a failed request of this page.
+    expect(page.locator("#operations-auth-create_token_api_v1_auth_tokens_post")).to_be_visible()
     # Watched from a fresh load: the login page's own favicon 404 is not this page's concern.
     problems = watch(page, live_node)
     page.reload()

@@ -48,7 +48,11 @@ COUNTED = frozenset({"accepted", "reported"})
 
 
 def parties_in_year(session: Session, rules: ruleset.RuleSet, year: int) -> dict[str, str | None]:
-    """The regime's active parties in a year, each with its side of the agreement."""
+    """The regime's active parties in a year, each with its side of the agreement.
+
+    Asked once per document and per box row; not remembered here, because the registry
+    already keeps its answer for each date for the rest of the transaction and knows when a
+    write makes it stale."""
     found: dict[str, str | None] = {}
     for day in (date(year, 1, 1), date(year, 12, 31)):
         parties = registry.parties_on(session, rules.agreement, day)
@@ -68,17 +72,8 @@ def party_years(
     return [
         (code, year)
         for code, year in pairs
-        if code in known and state in _parties_cached(session, known[code], year)
+        if code in known and state in parties_in_year(session, known[code], year)
     ]
-
-
-def _parties_cached(session: Session, rules: ruleset.RuleSet, year: int) -> dict[str, str | None]:
-    # One registry question per regime and year within a request.
-    cache: dict[tuple[str, int], dict[str, str | None]] = session.info.setdefault("cbm_parties", {})
-    key = (rules.code, year)
-    if key not in cache:
-        cache[key] = parties_in_year(session, rules, year)
-    return cache[key]
 
 
 def _require_liaison(actor: Actor, message: str) -> str:
@@ -90,7 +85,7 @@ def _require_liaison(actor: Actor, message: str) -> str:
 def _require_party(
     session: Session, rules: ruleset.RuleSet, state: str, year: int, field: str
 ) -> dict[str, str | None]:
-    parties = _parties_cached(session, rules, year)
+    parties = parties_in_year(session, rules, year)
     if state not in parties:
         raise InvalidInput(
             _("{state} is not a party of {rule_set} in {year}."),
@@ -281,7 +276,7 @@ def submit_calendar(
         agreements: set[str] = set()
         recipients: set[str] = set()
         for rules in rule_sets():
-            parties = _parties_cached(session, rules, planned.start.year)
+            parties = parties_in_year(session, rules, planned.start.year)
             if state not in parties:
                 continue
             found = engine.check(rules, activity)

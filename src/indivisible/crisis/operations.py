@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
-from indivisible.auth import submissions
 from indivisible.auth.principal import Actor, Role
 from indivisible.crisis import measures
 from indivisible.crisis.models import (
@@ -38,7 +37,6 @@ from indivisible.crisis.models import (
 from indivisible.crisis.rules import Position, Result
 from indivisible.crisis.schemas import (
     ConsultationCreate,
-    ConsultationRead,
     ContingentCreate,
     ContingentRead,
     CrisisRead,
@@ -53,7 +51,6 @@ from indivisible.crisis.schemas import (
     OperationRead,
     PledgeCreate,
     PledgeRead,
-    RequestRead,
     SituationReportCreate,
     SituationReportRead,
     Step,
@@ -67,8 +64,8 @@ from indivisible.crisis.service import (
     active_members,
     announce,
     attached_states,
-    decision_read,
     get_crisis,
+    read_models,
     secretariat_of,
     told,
 )
@@ -609,24 +606,6 @@ def operation_for_crisis(session: Session, crisis: Crisis) -> Operation | None:
     return session.scalars(select(Operation).where(Operation.crisis_id == crisis.id)).first()
 
 
-def consultations_read(session: Session, crisis: Crisis) -> list[ConsultationRead]:
-    rows = session.scalars(
-        select(Consultation)
-        .where(Consultation.crisis_id == crisis.id)
-        .order_by(Consultation.held_at, Consultation.id)
-    )
-    return [
-        ConsultationRead(
-            id=c.id,
-            held=moment(c.held_at, c.time_zone, c.plus_minus_minutes),
-            format=c.format,
-            participants=list(c.participants),
-            summary=c.summary,
-        )
-        for c in rows
-    ]
-
-
 def operation_read(session: Session, operation: Operation) -> OperationRead:
     tasks = session.scalars(
         select(OperationTask)
@@ -912,40 +891,6 @@ def who_could_help(session: Session, actor: Actor, state: str, on: date) -> WhoC
 
 
 def read_model(session: Session, crisis: Crisis) -> CrisisRead:
-    requests = session.scalars(
-        select(AssistanceRequest)
-        .where(AssistanceRequest.crisis_id == crisis.id)
-        .order_by(AssistanceRequest.requested_at)
-    ).all()
-    decisions = session.scalars(
-        select(Decision).where(Decision.crisis_id == crisis.id).order_by(Decision.id)
-    ).all()
-    operation = operation_for_crisis(session, crisis)
-    signed = submissions.reads(session, "crisis.request", [str(r.id) for r in requests])
-    return CrisisRead(
-        id=crisis.id,
-        affected_state=crisis.affected_state,
-        organisation=crisis.organisation_code,
-        kind=crisis.kind,
-        summary=crisis.summary,
-        started_on=crisis.started_on,
-        requests=[
-            RequestRead(
-                id=r.id,
-                agreement=r.agreement_code,
-                article=r.article,
-                requested_at=as_utc(r.requested_at) or r.requested_at,
-                requested_local=(as_utc(r.requested_at) or r.requested_at)
-                .astimezone(ZoneInfo(r.time_zone))
-                .isoformat(timespec="minutes"),
-                time_zone=r.time_zone,
-                plus_minus_minutes=r.plus_minus_minutes or 0,
-                text=r.text,
-                signature=signed.get(str(r.id)),
-            )
-            for r in requests
-        ],
-        decisions=[decision_read(session, d, crisis) for d in decisions],
-        consultations=consultations_read(session, crisis),
-        operation=operation_read(session, operation) if operation is not None else None,
-    )
+    """One crisis as readers see it: the batched read of a list of one, so that a crisis reads
+    the same alone and in a list."""
+    return read_models(session, [crisis])[0]

@@ -504,10 +504,11 @@ def _decision_read(
 def read_models(
     session: Session, crises: Sequence[Crisis], attachment: Attachment | None = None
 ) -> list[CrisisRead]:
-    """What ``operations.read_model`` answers for each crisis, read for all of them at once:
-    each kind of row with one statement for every crisis listed, instead of a few per crisis
-    and per decision (an operation's own rows are still read per operation). The two must
-    answer alike; tests/crisis/test_read_cost.py compares them."""
+    """Each crisis as readers see it, read for all of them at once: each kind of row with one
+    statement for every crisis listed, instead of a few per crisis and per decision (an
+    operation's own rows are still read per operation). ``operations.read_model`` is this for
+    a list of one; tests/crisis/test_read_cost.py checks that a crisis reads the same alone
+    and among others."""
     # operations builds on this module, so it can only be imported once both are loaded.
     from indivisible.crisis import operations
 
