@@ -19,6 +19,7 @@ from indivisible.sharing.schemas import CollectionCreate, Distribution, Release
 KAZ = Actor(label="kaz", role=Role.liaison, principal_id=None, state_code="KAZ")
 KGZ = Actor(label="kgz", role=Role.liaison, principal_id=None, state_code="KGZ")
 NODE = Release(distribution=Distribution.node)
+GREEN = [next(ref for ref, level in MARKING_IDS.items() if level is Tlp.green)]
 
 
 @pytest.fixture
@@ -176,3 +177,58 @@ def test_an_invisible_object_looks_missing(db: Session, shared: TaxiiCollection)
     assert invisible.value.text().replace(own["id"], "X") == missing.value.text().replace(
         "indicator--00000000-0000-4000-8000-000000000000", "X"
     )
+
+
+def test_a_version_the_submitter_may_not_see_is_its_own_claim(
+    db: Session, shared: TaxiiCollection
+) -> None:
+    """Kazakhstan keeps a version to itself; Kyrgyzstan submits the same id and version. It is
+    answered as a new version (an "already stored" would tell it the hidden one exists) and
+    stored as Kyrgyzstan's, released as Kyrgyzstan says; Kazakhstan's stays as it was."""
+    hidden = indicator(7, name="Kazakhstan's own")
+    service.submit(db, KAZ, shared, [hidden], Release(distribution=Distribution.submitter))
+    fresh = indicator(8)
+    claim = indicator(7, name="Kyrgyzstan's claim")
+    answered = service.submit(db, KGZ, shared, [claim, fresh], NODE)
+    assert [(o.id, o.message) for o in answered.successes] == [
+        (claim["id"], None),
+        (fresh["id"], None),
+    ]
+    assert [json.loads(v.body)["name"] for v in service.get_object(db, KGZ, claim["id"])] == [
+        "Kyrgyzstan's claim"
+    ]
+    # A retry of its own claim is a retry: nothing stored twice.
+    again = service.submit(db, KGZ, shared, [claim], NODE)
+    assert [o.message for o in again.successes] == ["already stored"]
+    # Kazakhstan may see both: its own and the claim released to the node, each its submitter's.
+    seen = service.get_object(db, KAZ, hidden["id"])
+    assert sorted((v.submitter_state, json.loads(v.body)["name"]) for v in seen) == [
+        ("KAZ", "Kazakhstan's own"),
+        ("KGZ", "Kyrgyzstan's claim"),
+    ]
+    # A third state sees only what was released to it.
+    third = Actor(label="arm", role=Role.liaison, principal_id=None, state_code="ARM")
+    assert [v.submitter_state for v in service.get_object(db, third, hidden["id"])] == ["KGZ"]
+    # Kazakhstan may see the claim, so submitting the same version again stores nothing more.
+    assert [o.message for o in service.submit(db, KAZ, shared, [claim], NODE).successes] == [
+        "already stored"
+    ]
+    rows = select(func.count()).select_from(StixObject).where(StixObject.stix_id == hidden["id"])
+    assert db.scalar(rows) == 2
+
+
+def test_a_linked_node_learns_nothing_of_versions_that_do_not_federate(
+    db: Session, shared: TaxiiCollection
+) -> None:
+    kept = indicator(9, object_marking_refs=GREEN)
+    released = indicator(10, object_marking_refs=GREEN)
+    service.submit(db, KAZ, shared, [kept], NODE)
+    service.submit(db, KAZ, shared, [released], NODE.model_copy(update={"federate": True}))
+    pushed = service.receive(db, shared, [kept, released], origin="node-b")
+    # What may federate, the linked node may read anyway; what may not is news to nobody.
+    assert [(o.id, o.message) for o in pushed.successes] == [
+        (kept["id"], None),
+        (released["id"], "already stored"),
+    ]
+    again = service.receive(db, shared, [kept], origin="node-b")
+    assert [o.message for o in again.successes] == ["already stored"]

@@ -171,14 +171,15 @@ class StixObject(Base):
     origin_node: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
-        # The same version of an object may sit in two collections, each with its own release.
-        UniqueConstraint("collection_id", "stix_id", "modified"),
         Index("ix_stix_object_stix_id", "stix_id"),
         # Where the next submission's date_added starts: the newest one across the node.
         Index("ix_stix_object_date_added", "date_added", "id"),
         # Pages are read in date_added order within one collection, with or without a type.
         Index("ix_stix_object_page", "collection_id", "date_added", "id"),
         Index("ix_stix_object_type_page", "collection_id", "type", "date_added", "id"),
+        # Not unique: the same version may sit in two collections, each with its own release,
+        # and twice in one when a submitter claims a version it may not see (sharing.service
+        # _store says why that is stored rather than refused).
         Index("ix_stix_object_versions", "collection_id", "stix_id", "modified"),
         CheckConstraint(
             "distribution IN ('submitter', 'organisation', 'states', 'group', 'node')",

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from indivisible import jsonio
@@ -132,8 +131,7 @@ def submit(
     """Store each valid object with the release given (by default the collection's); refuse
     each invalid one with its reason.
 
-    One bad object does not stop the others. The valid ones are written in one statement;
-    if that fails (another writer stored one of them meanwhile), each is written alone.
+    One bad object does not stop the others. The valid ones are written in one statement.
     What a linked node's account posts is stored as received from that node: no submitting
     state, and never forwarded again.
     """
@@ -155,6 +153,7 @@ def submit(
         submitter_state=actor.state_code,
         submitter_principal=actor.principal_id,
         origin=None,
+        seen=repository.readable_by(actor, date.today()),
     )
 
 
@@ -174,6 +173,8 @@ def receive(
         submitter_state=None,
         submitter_principal=None,
         origin=origin,
+        # A linked node may read what federates, and knows what it sent before.
+        seen=or_(repository.federable(), StixObject.origin_node == origin),
     )
 
 
@@ -185,7 +186,15 @@ def _store(
     submitter_state: str | None,
     submitter_principal: int | None,
     origin: str | None,
+    seen: ColumnElement[bool],
 ) -> SubmitResult:
+    """``seen``: which stored versions the submitter may see. A version it may see again is a
+    retry (or a re-share of what it was given), answered "already stored" and not stored
+    twice. One it may not see is stored as its own and answered as any new version is: saying
+    "already stored" there would tell it that a version it was never released exists. So an id
+    and version are unique within a collection among what one submitter may see, and a reader
+    who may see two submitters' claims to the same version gets both, each with its own
+    submitter and release."""
     group_id = _check_release(session, release)
     result = SubmitResult()
     valid: list[tuple[dict[str, Any], str | None, datetime | None]] = []
@@ -204,7 +213,7 @@ def _store(
             continue
         valid.append((obj, version, _timestamp(version)))
     _serialise_writers(session)
-    stored = _stored_versions(session, collection.id, [obj["id"] for obj, _v, _m in valid])
+    stored = _stored_versions(session, collection.id, [obj["id"] for obj, _v, _m in valid], seen)
     # One look at the newest date_added per submission; each stored object takes the next tick.
     date_added = _first_date_added(session)
     rows: list[dict[str, Any]] = []
@@ -271,13 +280,13 @@ _WRITER_LOCK = 0x1D1_5AB1E
 
 
 def _stored_versions(
-    session: Session, collection_id: str, ids: Sequence[str]
+    session: Session, collection_id: str, ids: Sequence[str], seen: ColumnElement[bool]
 ) -> set[tuple[str, datetime | None]]:
     found: set[tuple[str, datetime | None]] = set()
     unique = sorted(set(ids))
     for start in range(0, len(unique), 500):
         for stix_id, modified in session.execute(
-            repository.versions_of(collection_id, unique[start : start + 500])
+            repository.versions_of(collection_id, unique[start : start + 500]).where(seen)
         ):
             found.add((stix_id, _utc_or_none(modified)))
     return found
@@ -291,17 +300,9 @@ def _insert(
 ) -> None:
     if not rows:
         return
-    try:
-        with session.begin_nested():
-            session.execute(insert(StixObject), rows)
-    except IntegrityError:
-        # Someone stored one of these versions meanwhile: write them one by one, skipping those.
-        for row in rows:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(StixObject), [row])
-            except IntegrityError:
-                continue
+    # Writers take turns (_serialise_writers, and SQLite's one writer), so no version this
+    # submission found unstored can have been stored by another meanwhile.
+    session.execute(insert(StixObject), rows)
     # Each row of one submission has a date_added of its own: that finds its new id.
     index = {as_utc(row["date_added"]): n for n, row in enumerate(rows)}
     written = session.execute(

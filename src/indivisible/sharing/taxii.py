@@ -540,5 +540,6 @@ def versions(
     if page.next:
         body["next"] = page.next
     if page.rows:
-        body["versions"] = [_version(row) for row in page.rows]
+        # Two submitters' claims to one version are two rows but one version.
+        body["versions"] = list(dict.fromkeys(_version(row) for row in page.rows))
     return _json(body, headers=_date_headers(page.rows))
