@@ -15,6 +15,20 @@ from babel.messages.pofile import read_po, write_po
 I18N = Path(__file__).resolve().parent.parent / "src" / "indivisible" / "i18n"
 
 RU = {
+    "The envelope cannot be put in canonical form (RFC 8785), so no signature can cover it: {reason}": "Конверт нельзя привести к канонической форме (RFC 8785), поэтому подпись не может его покрыть: {reason}",
+    "Push": "Передача",
+    "Receipt {receipt}: pushed by {origin}, signed with node key {key} at {moment}.": "Квитанция {receipt}: передано узлом {origin}, подписано ключом узла {key} в {moment}.",
+    "Receipt {receipt}: pushed by {origin} unsigned, accepted because this node allows unsigned submissions.": "Квитанция {receipt}: передано узлом {origin} без подписи, принято, так как этот узел допускает неподписанные документы.",
+    "Key {key} is not the key registered for node account {account}.": "Ключ {key} не является ключом, зарегистрированным для учётной записи узла {account}.",
+    "No key is registered for node account {account}: its operator must register one.": "Для учётной записи узла {account} не зарегистрирован ключ: его должен зарегистрировать оператор.",
+    "Not an Ed25519 public key: {reason}.": "Это не открытый ключ Ed25519: {reason}.",
+    "Only a linked node's account has a node key; {username} is not one.": "Ключ узла есть только у учётной записи связанного узла; {username} ею не является.",
+    "Signed more than {minutes} minutes ago: sign it again.": "Подписано более {minutes} минут назад: подпишите заново.",
+    "The signature does not match the push: it was changed after signing, sent to another collection, or signed with another key.": "Подпись не соответствует передаче: её изменили после подписи, отправили в другую коллекцию или подписали другим ключом.",
+    "The {header} header needs key_id, signed_at and signature.": "Заголовку {header} нужны key_id, signed_at и signature.",
+    "This node accepts only signed pushes: send the {header} header.": "Этот узел принимает только подписанные передачи: отправьте заголовок {header}.",
+    "This signed push was received already.": "Эта подписанная передача уже получена.",
+    "signed_at must be an RFC 3339 time in UTC.": "signed_at должно быть временем UTC в формате RFC 3339.",
     "The file is not valid JSON: {error}": "Файл не является корректным JSON: {error}",
     'A STIX bundle has the type "bundle".': 'Пакет STIX имеет тип "bundle".',
     "The file must hold a STIX bundle or a TAXII envelope: a JSON object with a list of objects.": "Файл должен содержать пакет STIX или конверт TAXII: объект JSON со списком объектов.",
@@ -765,6 +779,20 @@ RU = {
 }
 
 ZH = {
+    "The envelope cannot be put in canonical form (RFC 8785), so no signature can cover it: {reason}": "信封无法转换为规范形式（RFC 8785），因此签名无法覆盖它：{reason}",
+    "Push": "推送",
+    "Receipt {receipt}: pushed by {origin}, signed with node key {key} at {moment}.": "回执 {receipt}：由 {origin} 推送，于 {moment} 用节点密钥 {key} 签名。",
+    "Receipt {receipt}: pushed by {origin} unsigned, accepted because this node allows unsigned submissions.": "回执 {receipt}：由 {origin} 未签名推送，因本节点允许未签名提交而接受。",
+    "Key {key} is not the key registered for node account {account}.": "密钥 {key} 不是为节点账户 {account} 登记的密钥。",
+    "No key is registered for node account {account}: its operator must register one.": "节点账户 {account} 未登记密钥：须由运营者登记。",
+    "Not an Ed25519 public key: {reason}.": "不是 Ed25519 公钥：{reason}。",
+    "Only a linked node's account has a node key; {username} is not one.": "只有关联节点的账户才有节点密钥；{username} 不是此类账户。",
+    "Signed more than {minutes} minutes ago: sign it again.": "签名已超过 {minutes} 分钟：请重新签名。",
+    "The signature does not match the push: it was changed after signing, sent to another collection, or signed with another key.": "签名与推送内容不符：签名后被修改、发往其他集合，或用其他密钥签名。",
+    "The {header} header needs key_id, signed_at and signature.": "{header} 头须包含 key_id、signed_at 和 signature。",
+    "This node accepts only signed pushes: send the {header} header.": "本节点只接受已签名的推送：请发送 {header} 头。",
+    "This signed push was received already.": "此签名推送已收到。",
+    "signed_at must be an RFC 3339 time in UTC.": "signed_at 必须是 RFC 3339 格式的 UTC 时间。",
     "The file is not valid JSON: {error}": "文件不是有效的 JSON：{error}",
     'A STIX bundle has the type "bundle".': 'STIX 捆绑包的类型为 "bundle"。',
     "The file must hold a STIX bundle or a TAXII envelope: a JSON object with a list of objects.": "文件必须包含 STIX 捆绑包或 TAXII 信封：包含对象列表的 JSON 对象。",

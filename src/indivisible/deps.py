@@ -17,6 +17,7 @@ from indivisible.auth.submissions import Submission
 from indivisible.db import WRITES
 from indivisible.errors import NotAuthenticated, PermissionDenied
 from indivisible.i18n import _
+from indivisible.sharing import pushes
 
 SESSION_COOKIE = "indivisible_session"
 CSRF_HEADER = "x-csrf-token"
@@ -61,6 +62,17 @@ def submission(request: Request, body: Annotated[Any, Depends(_json_body)]) -> S
 
 # A submission that binds a state: its body as sent and the node's rule on unsigned ones.
 Submitted = Annotated[Submission, Depends(submission)]
+
+
+def push_proof(request: Request) -> pushes.Proof:
+    return pushes.Proof(
+        header=request.headers.get(pushes.HEADER),
+        allow_unsigned=request.app.state.settings.allow_unsigned_submissions,
+    )
+
+
+# What a linked node's account sends with its objects: its signature header, if any.
+PushProof = Annotated[pushes.Proof, Depends(push_proof)]
 
 
 # Declared so the OpenAPI description (and Swagger UI's Authorize button) shows the scheme;

@@ -500,24 +500,37 @@ def test_a_changed_file_a_full_target_and_a_newer_revision_are_refused(
 def test_an_older_backup_is_restored_at_its_revision_then_upgraded(
     nodes: Callable[[str], Node], databases: Databases, tmp_path: Path
 ) -> None:
-    """A backup made before migration 0016 (no submission_signature table yet)."""
+    """A backup made at revision 0015: before migrations 0016 (submission_signature), 0017
+    (a version unique in its collection again) and 0018 (push_receipt, a node account's key,
+    an object's receipt)."""
     node = nodes("sqlite")
+    later_tables = {"submission_signature", "push_receipt"}
+    later_columns = {"principal": {"node_public_key"}, "stix_object": {"receipt_id"}}
+    columns = {t: columns_of(node.backup, t) for t in later_columns}
+
+    def member(name: str, data: bytes) -> bytes | None:
+        table = name.removeprefix("tables/").removesuffix(".jsonl")
+        if table in later_tables:
+            return None
+        if table not in later_columns:
+            return data
+        keep = [n for n, c in enumerate(columns[table]) if c not in later_columns[table]]
+        rows = [jsonio.loads(line) for line in data.splitlines()]
+        return b"".join(jsonio.dumps([row[n] for n in keep]).encode() + b"\n" for row in rows)
 
     def older(manifest: dict[str, Any]) -> None:
         manifest["alembic_revision"] = "0015"
-        manifest["tables"] = [t for t in manifest["tables"] if t["name"] != "submission_signature"]
+        manifest["tables"] = [t for t in manifest["tables"] if t["name"] not in later_tables]
+        for table in manifest["tables"]:
+            gone = later_columns.get(table["name"], set())
+            table["columns"] = [c for c in table["columns"] if c["name"] not in gone]
 
-    old = rewrite(
-        node.backup,
-        tmp_path / "0015.zip",
-        lambda name, data: None if name == "tables/submission_signature.jsonl" else data,
-        manifest=older,
-        reseal=True,
-    )
+    old = rewrite(node.backup, tmp_path / "0015.zip", member, manifest=older, reseal=True)
     engine = databases.engine(databases.new("sqlite"))
     report = backups.restore(engine, old)
     assert (report.revision, report.head) == ("0015", backups.code_revision())
-    assert "submission_signature" in inspect(engine).get_table_names()
+    assert {"submission_signature", "push_receipt"} <= set(inspect(engine).get_table_names())
+    assert "receipt_id" in {c["name"] for c in inspect(engine).get_columns("stix_object")}
     assert report.audit.ok
 
 

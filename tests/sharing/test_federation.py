@@ -8,15 +8,17 @@ import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indivisible.auth import service as auth_service
+from indivisible.auth import signing
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate
 from indivisible.errors import Conflict, InvalidInput, PermissionDenied
-from indivisible.sharing import federation, service
+from indivisible.sharing import federation, pushes, service
 from indivisible.sharing.models import StixObject, TaxiiCollection
 from indivisible.sharing.schemas import (
     CollectionCreate,
@@ -69,14 +71,25 @@ class OwnTaxii:
         last = page.rows[-1].date_added if page.rows else None
         return envelope, None if last is None else federation._timestamp(last)
 
-    def post_objects(self, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    def post_objects(
+        self, objects: list[dict[str, Any]], signature: str | None = None
+    ) -> dict[str, Any]:
         status = service.post_envelope(
-            self.db, self.actor, "node", self.collection_id, {"objects": objects}
+            self.db,
+            self.actor,
+            "node",
+            self.collection_id,
+            {"objects": objects},
+            pushes.Proof(signature, allow_unsigned=False),
         )
         return {
             "success_count": len(json.loads(status.successes)),
             "failures": json.loads(status.failures),
         }
+
+
+def node_key() -> Ed25519PrivateKey:
+    return signing.load_private(signing.generate()[0])
 
 
 def names(db: Session, collection_id: str) -> dict[str, StixObject]:
@@ -115,11 +128,22 @@ def test_links_are_managed_by_the_operator_and_checked(db: Session) -> None:
 def test_what_a_node_account_posts_is_received_not_submitted(db: Session) -> None:
     local = collection(db, "local")
     peer = node_account(db, "un-node")
-    result = service.submit(db, peer, local, [indicator(1, object_marking_refs=GREEN)], FEDERATED)
+    obj = indicator(1, object_marking_refs=GREEN)
+    # Unsigned, and this node does not allow it: refused before anything is stored.
+    with pytest.raises(InvalidInput) as refused:
+        service.submit(db, peer, local, [obj], FEDERATED)
+    assert (refused.value.code, refused.value.field) == (
+        "push_signature_required",
+        "Indivisible-Signature",
+    )
+    allowed = pushes.Proof(None, allow_unsigned=True)
+    result = service.submit(db, peer, local, [obj], FEDERATED, allowed)
     assert not result.failures
     row = db.scalars(select(StixObject).where(StixObject.collection_id == local.id)).one()
     # The peer cannot choose a release: received objects take the collection's, and stay here.
     assert (row.origin_node, row.submitter_state, row.federate) == ("un-node", None, False)
+    received = service.version_read(db, row).received
+    assert received is not None and (received.origin, received.signed) == ("un-node", False)
 
 
 def test_pull_and_push_move_exactly_the_federable_objects(
@@ -144,15 +168,18 @@ def test_pull_and_push_move_exactly_the_federable_objects(
         CONSOLE,
         LinkCreate(
             name="peer",
-            url="https://peer.example/taxii2/node/collections/theirs/",
+            url=f"https://peer.example/taxii2/node/collections/{theirs.id}/",
             collection=ours.id,
             secret="t",
             push=True,
         ),
     )
     remote = OwnTaxii(db, node_account(db, "peer-account"), theirs.id)
+    # The peer's operator registered this node's key on the account this node pushes as.
+    key = node_key()
+    auth_service.set_node_key(db, CONSOLE, "peer-account", pushes.public_key_b64(key))
     monkeypatch.setattr(federation, "PULL_PAGE", 1)
-    steps = list(federation.sync(db, CONSOLE, link, remote))
+    steps = list(federation.sync(db, CONSOLE, link, remote, node_key=key))
     assert [(s.direction, s.stored) for s in steps] == [("pull", 1), ("pull", 1), ("push", 1)]
     # The second page was asked for with the first page's next token.
     assert "next" in remote.requests[1]
@@ -162,15 +189,22 @@ def test_pull_and_push_move_exactly_the_federable_objects(
     sent = names(db, theirs.id)
     assert sent["Indicator 11"].origin_node == "peer-account"
     assert "Indicator 12" not in sent
+    # The push came signed with this node's key, and its receipt checks offline.
+    receipt = service.version_read(db, sent["Indicator 11"]).received
+    assert receipt is not None and receipt.signed
+    assert receipt.key_id == signing.key_id(signing.public_bytes(pushes.public_key_b64(key)))
+    blocks = [pushes.read(r) for r in pushes.receipts(db, CONSOLE, "peer-account")]
+    assert [pushes.check(b) for b in blocks] == [(True, "ok")]
     assert link.last_sync_at is not None and link.pulled_until is not None
 
     # Again: nothing to fetch or send, and the pull asks only for what came after.
-    assert [(s.stored, s.already) for s in federation.sync(db, CONSOLE, link, remote)] == []
+    again = federation.sync(db, CONSOLE, link, remote, node_key=key)
+    assert [(s.stored, s.already) for s in again] == []
     assert remote.requests[-1]["added_after"] == federation._timestamp(link.pulled_until)
 
     # A later object is the only one fetched.
     service.submit(db, KAZ, theirs, [indicator(5, object_marking_refs=GREEN)], FEDERATED)
-    later = list(federation.sync(db, CONSOLE, link, remote))
+    later = list(federation.sync(db, CONSOLE, link, remote, node_key=key))
     assert [(s.direction, s.stored, s.already) for s in later] == [("pull", 1, 0)]
 
 
@@ -194,7 +228,9 @@ def test_a_refused_push_moves_on_and_reports_why(db: Session) -> None:
         def get_objects(self, params: dict[str, str]) -> tuple[dict[str, Any], str | None]:
             raise AssertionError("a push-only link never pulls")
 
-        def post_objects(self, objects: list[dict[str, Any]]) -> dict[str, Any]:
+        def post_objects(
+            self, objects: list[dict[str, Any]], signature: str | None = None
+        ) -> dict[str, Any]:
             return {
                 "success_count": 0,
                 "failures": [{"id": o["id"], "message": "refused there"} for o in objects],

@@ -157,7 +157,7 @@ def sync(node: Node) -> dict[str, Any]:
 
 
 def test_two_nodes_exchange_exactly_what_their_releases_allow(
-    nodes: tuple[Node, Node, str, str], monkeypatch: pytest.MonkeyPatch
+    nodes: tuple[Node, Node, str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     csto, sco, csto_base, _sco_base = nodes
     node_release = Release(distribution=Distribution.node, federate=True)
@@ -215,8 +215,34 @@ def test_two_nodes_exchange_exactly_what_their_releases_allow(
     assert added.exit_code == 0, added.output
     # One object a page, so that the pull follows next tokens across pages.
     monkeypatch.setattr(federation, "PULL_PAGE", 1)
+    # The SCO node signs its pushes with its own key, which the CSTO node does not know yet:
+    # the pull goes through, the push is refused and its checkpoint stays.
+    monkeypatch.setenv("INDIVISIBLE_NODE_KEY_PATH", str(tmp_path / "sco-node-key.pem"))
+    refused = run("sync", "--json", "--database-url", sco.url)
+    assert refused.exit_code == 1, refused.output
+    report = json.loads(refused.stdout)[0]
+    assert (report["pulled"], report["pushed"]) == (2, 0)
+    assert "No key is registered for node account sco" in report["error"], report
+    # Its operator gives the key to the CSTO node's operator, who registers it on the account.
+    shown = run("link", "key", "--json", "--database-url", sco.url)
+    assert shown.exit_code == 0, shown.output
+    registered = run(
+        "user",
+        "node-key",
+        "sco",
+        json.loads(shown.stdout)["public_key"],
+        "--database-url",
+        csto.url,
+    )
+    assert registered.exit_code == 0, registered.output
     first = sync(sco)
-    assert (first["pulled"], first["pushed"], first["failures"], first["error"]) == (2, 1, [], None)
+    assert (first["pulled"], first["pushed"], first["failures"], first["error"]) == (0, 1, [], None)
+    receipts = run("link", "receipts", "--verify", "--json", "--database-url", csto.url)
+    assert receipts.exit_code == 0, receipts.output
+    [receipt] = json.loads(receipts.stdout)
+    assert (receipt["origin"], receipt["signed"], receipt["verified"]) == ("sco", True, True)
+    assert receipt["key_id"] == json.loads(shown.stdout)["key_id"]
+    assert [o["name"] for o in receipt["document"]["content"]["objects"]] == ["tjk-federated"]
 
     on_sco = sco.stored()
     assert set(on_sco) == {

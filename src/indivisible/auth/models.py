@@ -24,6 +24,9 @@ class Principal(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A linked node's account only: the Ed25519 public key (base64 of its 32 bytes) that node
+    # signs its pushes with. Set by the operator from what the other node's operator gave.
+    node_public_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         # Every principal acts for exactly one state or one organisation body, except node admins.

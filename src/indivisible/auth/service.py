@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change, snapshot
-from indivisible.auth import repository
+from indivisible.auth import repository, signing
 from indivisible.auth.models import ApiToken, Principal, WebSession
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
@@ -164,6 +165,42 @@ def set_active(session: Session, actor: Actor, username: str, active: bool) -> P
         subject_key=username,
         before={"active": before},
         after={"active": active},
+    )
+    return principal
+
+
+def set_node_key(session: Session, actor: Actor, username: str, public_key: str) -> Principal:
+    """Register the key a linked node signs its pushes with, on that node's account here
+    (replacing any earlier one): from then on its pushes must carry a signature by it."""
+    ensure_role(actor, Role.admin)
+    principal = _principal(session, username)
+    if principal.role != Role.node.value:
+        raise InvalidInput(
+            _("Only a linked node's account has a node key; {username} is not one."),
+            code="not_a_node_account",
+            field="username",
+            params={"username": username},
+        )
+    try:
+        raw = signing.public_bytes(public_key)
+    except signing.BadKey as exc:
+        raise InvalidInput(
+            _("Not an Ed25519 public key: {reason}."),
+            code="bad_public_key",
+            field="public_key",
+            params={"reason": str(exc)},
+        ) from exc
+    before = principal.node_public_key
+    principal.node_public_key = base64.b64encode(raw).decode()
+    session.flush()
+    record_change(
+        session,
+        actor,
+        action="set_node_key",
+        subject_type="principal",
+        subject_key=username,
+        before={"node_key": signing.key_id(base64.b64decode(before)) if before else None},
+        after={"node_key": signing.key_id(raw)},
     )
     return principal
 

@@ -9,6 +9,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
+from indivisible.audit import ledger
+from indivisible.auth import signing
 from indivisible.auth.principal import Actor
 from indivisible.cli.common import (
     DatabaseOption,
@@ -22,7 +24,7 @@ from indivisible.cli.common import (
 )
 from indivisible.db import make_engine, make_session_factory
 from indivisible.errors import IndivisibleError
-from indivisible.sharing import federation
+from indivisible.sharing import federation, pushes
 from indivisible.sharing.models import FederationLink
 from indivisible.sharing.schemas import LinkCreate
 
@@ -105,6 +107,57 @@ def list_links(database_url: str | None = DatabaseOption, as_json: bool = JsonOp
     console.print(table)
 
 
+@link_app.command("key")
+def node_key(database_url: str | None = DatabaseOption, as_json: bool = JsonOption) -> None:
+    """This node's public key, which signs its pushes: give it to the operators of the nodes
+    it pushes to (``indivisible user node-key`` there)."""
+    private = ledger.load_or_create_node_key(settings(database_url).node_key_file())
+    public = pushes.public_key_b64(private)
+    shown = {"key_id": signing.key_id(signing.public_bytes(public)), "public_key": public}
+    if not emit(shown, as_json):
+        console.print(f"key id: {shown['key_id']}\npublic key: {public}")
+
+
+@link_app.command("receipts")
+def receipts(
+    origin: str | None = typer.Option(None, "--origin", help="Only this node account's pushes."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Check every signature again; exit 1 if one fails."
+    ),
+    database_url: str | None = DatabaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The pushes linked nodes made here, with their signatures. ``--json`` prints each with
+    the envelope it covers, which ``indivisible keys verify-item`` checks offline."""
+    with transaction(database_url) as session:
+        blocks = [
+            pushes.read(r) for r in pushes.receipts(session, Actor.console("link-receipts"), origin)
+        ]
+    verdicts = [pushes.check(b) if b["signed"] else (True, "unsigned") for b in blocks]
+    if not emit(
+        [
+            {**b, "verified": ok, "reason": why} if verify else b
+            for b, (ok, why) in zip(blocks, verdicts, strict=True)
+        ],
+        as_json,
+    ):
+        table = Table("receipt", "origin", "received", "objects", "key", "check")
+        for block, (ok, why) in zip(blocks, verdicts, strict=True):
+            document = block["document"] or {}
+            count = len((document.get("content") or {}).get("objects") or [])
+            table.add_row(
+                str(block["receipt"]),
+                block["origin"],
+                block["received_at"],
+                str(count) if block["signed"] else "",
+                cell(block["key_id"] or "unsigned"),
+                ("ok" if ok else f"[red]{why}[/red]") if verify else "",
+            )
+        console.print(table)
+    if verify and not all(ok for ok, _why in verdicts):
+        raise typer.Exit(1)
+
+
 @link_app.command("remove")
 def remove(name: str, database_url: str | None = DatabaseOption) -> None:
     """Forget a link; what was received through it stays, with its origin."""
@@ -126,6 +179,7 @@ def sync(
     actor = Actor.console("sync")
     with transaction(database_url) as session:
         names = [found.name for found in federation.links(session, actor, link)]
+    node_key = ledger.load_or_create_node_key(settings(database_url).node_key_file())
     engine = make_engine(settings(database_url).database_url)
     factory = make_session_factory(engine)
     reports: list[federation.SyncReport] = []
@@ -146,7 +200,7 @@ def sync(
                         select(FederationLink).where(FederationLink.name == name)
                     ).one()
                     try:
-                        for step in federation.sync(session, actor, current):
+                        for step in federation.sync(session, actor, current, node_key=node_key):
                             session.commit()
                             report.add(step)
                             progress.update(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from indivisible.auth import service as auth_service
+from indivisible.auth import signing
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.cli.common import DatabaseOption, JsonOption, cell, console, emit, transaction
@@ -89,6 +91,27 @@ def disable_user(username: str, database_url: str | None = DatabaseOption) -> No
     with transaction(database_url) as session:
         auth_service.set_active(session, Actor.console("user-disable"), username, False)
     console.print(f"Disabled {username}.")
+
+
+@user_app.command("node-key")
+def set_node_key(
+    username: str = typer.Argument(..., help="The linked node's account on this node."),
+    public_key: str = typer.Argument(
+        ..., help="Its key: base64 of the 32 bytes, a PEM file, or a file holding either."
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Register the key a linked node signs its pushes with (``indivisible link key`` on that
+    node prints it); its unsigned or wrongly signed pushes are refused from then on."""
+    text = (
+        Path(public_key).read_text(encoding="utf-8") if Path(public_key).is_file() else public_key
+    )
+    with transaction(database_url) as session:
+        principal = auth_service.set_node_key(
+            session, Actor.console("user-node-key"), username, text
+        )
+        shown = signing.key_id(signing.public_bytes(principal.node_public_key or ""))
+    console.print(f"Registered node key {shown} for {username}.")
 
 
 @user_app.command("enable")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from indivisible.deps import CurrentActor, DbSession, RowId
+from indivisible.deps import CurrentActor, DbSession, PushProof, RowId
 from indivisible.errors import PROBLEM_RESPONSES
 from indivisible.registry.schemas import StateCode
 from indivisible.sharing import repository, service, transfer
@@ -73,7 +73,9 @@ def get_object(
 
 
 @router.post("/objects", response_model=SubmitResult)
-def submit_objects(data: ObjectSubmit, session: DbSession, actor: CurrentActor) -> SubmitResult:
+def submit_objects(
+    data: ObjectSubmit, session: DbSession, actor: CurrentActor, proof: PushProof
+) -> SubmitResult:
     """Submit objects, or import a STIX bundle, into a collection you may write to, with the
     collection's release or one of your own. Each invalid object is refused with the OASIS
     validator's message; the others are stored (retries are "already stored")."""
@@ -81,7 +83,7 @@ def submit_objects(data: ObjectSubmit, session: DbSession, actor: CurrentActor) 
     if data.bundle is not None:
         objects.extend(transfer.bundle_objects(data.bundle))
     access = service.access_for_submission(session, actor, data.collection)
-    return service.submit(session, actor, access, objects, data.release)
+    return service.submit(session, actor, access, objects, data.release, proof)
 
 
 @router.get("/groups", response_model=list[GroupRead])

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.auth.service import ensure_role
 from indivisible.errors import Conflict, InvalidInput, NotFound
 from indivisible.i18n import _
-from indivisible.sharing import repository, service
+from indivisible.sharing import pushes, repository, service
 from indivisible.sharing.models import FederationLink, StixObject, TaxiiCollection
 from indivisible.sharing.schemas import LinkCreate, Outcome
 
@@ -49,7 +50,9 @@ class RemoteError(Exception):
 class Remote(Protocol):
     def get_objects(self, params: dict[str, str]) -> tuple[dict[str, Any], str | None]: ...
 
-    def post_objects(self, objects: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def post_objects(
+        self, objects: list[dict[str, Any]], signature: str | None = None
+    ) -> dict[str, Any]: ...
 
 
 class TaxiiRemote:
@@ -93,14 +96,16 @@ class TaxiiRemote:
             raise RemoteError(f"{self.url}: {exc}") from exc
         return self._check(response), response.headers.get("X-TAXII-Date-Added-Last")
 
-    def post_objects(self, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    def post_objects(
+        self, objects: list[dict[str, Any]], signature: str | None = None
+    ) -> dict[str, Any]:
         body = json.dumps({"objects": objects}, ensure_ascii=False, separators=(",", ":"))
+        headers = {"Content-Type": TAXII}
+        if signature is not None:
+            headers[pushes.HEADER] = signature
         try:
             response = self.http.post(
-                self.url + "objects/",
-                data=body.encode(),
-                headers={"Content-Type": TAXII},
-                timeout=self.timeout,
+                self.url + "objects/", data=body.encode(), headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise RemoteError(f"{self.url}: {exc}") from exc
@@ -248,8 +253,19 @@ def _pending(session: Session, link: FederationLink) -> list[tuple[int, datetime
     return list(session.execute(stmt).tuples())
 
 
-def push(session: Session, link: FederationLink, remote: Remote) -> Iterator[Step]:
-    """Send the local collection's objects that may leave the node, oldest first."""
+def remote_collection(link: FederationLink) -> str:
+    """The remote collection's id, the last segment of the link's URL."""
+    return link.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def push(
+    session: Session,
+    link: FederationLink,
+    remote: Remote,
+    node_key: Ed25519PrivateKey | None = None,
+) -> Iterator[Step]:
+    """Send the local collection's objects that may leave the node, oldest first, each
+    envelope signed with the node's key (sharing/pushes.py) when one is given."""
     while True:
         rows = _pending(session, link)
         if not rows:
@@ -263,7 +279,16 @@ def push(session: Session, link: FederationLink, remote: Remote) -> Iterator[Ste
             batch.append(json.loads(body))
             size += len(body) + 1
             last = date_added
-        status = remote.post_objects(batch)
+        try:
+            signature = (
+                pushes.sign(node_key, remote_collection(link), batch)
+                if node_key is not None
+                else None
+            )
+        except ValueError as exc:
+            # An integer beyond what RFC 8785 represents exactly (2**53): say which link stops.
+            raise RemoteError(f"{link.name}: the envelope cannot be signed: {exc}") from exc
+        status = remote.post_objects(batch, signature)
         failures = [
             Outcome(id=f.get("id"), version=f.get("version"), message=f.get("message"))
             for f in status.get("failures") or []
@@ -282,14 +307,17 @@ def sync(
     actor: Actor,
     link: FederationLink,
     remote: Remote | None = None,
+    node_key: Ed25519PrivateKey | None = None,
 ) -> Iterator[Step]:
-    """Pull, then push, as the link says; the caller commits after each step."""
+    """Pull, then push, as the link says; the caller commits after each step. ``node_key``
+    signs the pushes; without it they go unsigned, which a receiving node refuses unless its
+    operator allows unsigned submissions."""
     ensure_role(actor, Role.admin)
     remote = remote or TaxiiRemote(link)
     if link.pull:
         yield from pull(session, link, remote)
     if link.push:
-        yield from push(session, link, remote)
+        yield from push(session, link, remote, node_key)
     link.last_sync_at = datetime.now(UTC)
     link.last_error = None
     session.flush()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -140,6 +142,30 @@ class NodeKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PushReceipt(Base):
+    """One envelope a linked node's account posted: which node, when, into which collection,
+    and the node's signature over the envelope (sharing/pushes.py), or the mark that it came
+    unsigned where this node allows that. The objects stored from it point here."""
+
+    __tablename__ = "push_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principal.id"))
+    # The node account's username: the origin_node of what it pushed.
+    origin: Mapped[str] = mapped_column(String(80))
+    collection_id: Mapped[str] = mapped_column(ForeignKey("taxii_collection.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed: Mapped[bool] = mapped_column(Boolean)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    # The key itself, so that the receipt can be checked offline without this node's accounts.
+    public_key: Mapped[str | None] = mapped_column(String(64))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Unique: Ed25519 is deterministic, so a replayed push is the same signature.
+    signature: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # The signed document, envelope included: objects stored from it may later be deleted.
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class StixObject(Base):
     """One version of one STIX object: the JSON as received, indexed columns, and its release."""
 
@@ -169,6 +195,8 @@ class StixObject(Base):
     # The linked node it was received from (a link's name, or the node account that pushed
     # it); null when it was submitted here. What came from elsewhere is never forwarded.
     origin_node: Mapped[str | None] = mapped_column(String(80))
+    # The push it came in, when a linked node's account posted it.
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("push_receipt.id"))
 
     __table_args__ = (
         Index("ix_stix_object_stix_id", "stix_id"),

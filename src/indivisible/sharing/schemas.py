@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
@@ -165,6 +166,19 @@ class ObjectSubmit(Input):
     bundle: dict[str, object] | None = None
 
 
+class ReceiptRead(BaseModel):
+    """The push a received version came in: which node's account, and whether that node
+    signed the envelope, with which key. The envelope itself stays with the operator: it may
+    hold objects this reader may not see (``indivisible link receipts``)."""
+
+    receipt: int
+    origin: str
+    received_at: datetime
+    signed: bool
+    key_id: str | None
+    signed_at: datetime | None
+
+
 class VersionRead(BaseModel):
     stix_id: str
     type: str
@@ -180,6 +194,7 @@ class VersionRead(BaseModel):
     federate: bool
     submitter_state: str | None
     origin_node: str | None
+    received: ReceiptRead | None = None
 
 
 class ObjectPage(BaseModel):

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from indivisible import jsonio
 from indivisible.audit.service import record_change
-from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.errors import (
     BadRequest,
@@ -32,9 +31,10 @@ from indivisible.errors import (
 )
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
-from indivisible.sharing import correlation, paging, repository, validation
+from indivisible.sharing import correlation, paging, pushes, repository, validation
 from indivisible.sharing.markings import FEDERABLE, tlp_of
 from indivisible.sharing.models import (
+    PushReceipt,
     SharingGroup,
     SharingGroupMember,
     StixObject,
@@ -54,6 +54,7 @@ from indivisible.sharing.schemas import (
     MemberCreate,
     ObjectRead,
     Outcome,
+    ReceiptRead,
     Release,
     SubmitResult,
     VersionRead,
@@ -127,13 +128,15 @@ def submit(
     collection: TaxiiCollection,
     objects: Sequence[Any],
     release: Release | None = None,
+    proof: pushes.Proof | None = None,
 ) -> SubmitResult:
     """Store each valid object with the release given (by default the collection's); refuse
     each invalid one with its reason.
 
     One bad object does not stop the others. The valid ones are written in one statement.
     What a linked node's account posts is stored as received from that node: no submitting
-    state, and never forwarded again.
+    state, and never forwarded again; ``proof`` is its signature header and this node's rule
+    on unsigned posts (none given: unsigned, refused), checked before anything is stored.
     """
     if not may_submit(actor):
         raise PermissionDenied(
@@ -141,10 +144,10 @@ def submit(
             code="role_required",
         )
     if actor.role is Role.node:
-        account = session.get(Principal, actor.principal_id)
-        return receive(
-            session, collection, objects, origin=account.username if account else actor.label
+        receipt = pushes.receive(
+            session, actor, collection.id, list(objects), proof or pushes.Proof(None, False)
         )
+        return receive(session, collection, objects, origin=receipt.origin, receipt=receipt.id)
     return _store(
         session,
         collection,
@@ -158,9 +161,14 @@ def submit(
 
 
 def receive(
-    session: Session, collection: TaxiiCollection, objects: Sequence[Any], origin: str
+    session: Session,
+    collection: TaxiiCollection,
+    objects: Sequence[Any],
+    origin: str,
+    receipt: int | None = None,
 ) -> SubmitResult:
-    """Store objects that came from the linked node ``origin`` with the collection's release.
+    """Store objects that came from the linked node ``origin`` with the collection's release;
+    ``receipt``: the push they came in (none when this node pulled them).
 
     They were released as far as this node and no further, so they never federate onwards.
     """
@@ -175,6 +183,7 @@ def receive(
         origin=origin,
         # A linked node may read what federates, and knows what it sent before.
         seen=or_(repository.federable(), StixObject.origin_node == origin),
+        receipt=receipt,
     )
 
 
@@ -187,6 +196,7 @@ def _store(
     submitter_principal: int | None,
     origin: str | None,
     seen: ColumnElement[bool],
+    receipt: int | None = None,
 ) -> SubmitResult:
     """``seen``: which stored versions the submitter may see. A version it may see again is a
     retry (or a re-share of what it was given), answered "already stored" and not stored
@@ -247,6 +257,7 @@ def _store(
                 "distribution_group": group_id,
                 "federate": release.federate and tlp in FEDERABLE,
                 "origin_node": origin,
+                "receipt_id": receipt,
             }
         )
         found.append(correlation.observables(obj))
@@ -839,7 +850,12 @@ def delete_object(
 
 
 def post_envelope(
-    session: Session, actor: Actor, root: str, collection_id: str, envelope: Any
+    session: Session,
+    actor: Actor,
+    root: str,
+    collection_id: str,
+    envelope: Any,
+    proof: pushes.Proof | None = None,
 ) -> TaxiiStatus:
     """Adds an envelope's objects to a collection and records the outcome as a status."""
     access = access_to(session, actor, root, collection_id, need="write")
@@ -856,7 +872,7 @@ def post_envelope(
             code="too_many_objects",
             params={"limit": MAX_ENVELOPE_OBJECTS},
         )
-    result = submit(session, actor, access.collection, objects)
+    result = submit(session, actor, access.collection, objects, proof=proof)
     moment = datetime.now(UTC)
     session.execute(delete(TaxiiStatus).where(TaxiiStatus.request_timestamp < moment - STATUS_KEPT))
     status = TaxiiStatus(
@@ -1167,6 +1183,22 @@ def version_read(session: Session, row: StixObject) -> VersionRead:
         federate=row.federate,
         submitter_state=row.submitter_state,
         origin_node=row.origin_node,
+        received=_receipt_read(session.get(PushReceipt, row.receipt_id))
+        if row.receipt_id is not None
+        else None,
+    )
+
+
+def _receipt_read(receipt: PushReceipt | None) -> ReceiptRead | None:
+    if receipt is None:
+        return None
+    return ReceiptRead(
+        receipt=receipt.id,
+        origin=receipt.origin,
+        received_at=as_utc(receipt.received_at),
+        signed=receipt.signed,
+        key_id=receipt.key_id,
+        signed_at=as_utc(receipt.signed_at) if receipt.signed_at is not None else None,
     )
 
 

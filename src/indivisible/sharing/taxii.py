@@ -24,7 +24,7 @@ from indivisible import __version__, jsonio
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.auth.throttle import Throttle, client_address, retry_after
-from indivisible.deps import DbSession
+from indivisible.deps import DbSession, PushProof
 from indivisible.errors import (
     BadRequest,
     IndivisibleError,
@@ -485,8 +485,9 @@ def add_objects(
     root: Root,
     collection_id: CollectionId,
     envelope: Annotated[Any, Depends(envelope_body)],
+    proof: PushProof,
 ) -> TaxiiResponse:
-    status = service.post_envelope(session, actor, root, collection_id, envelope)
+    status = service.post_envelope(session, actor, root, collection_id, envelope, proof)
     return _json(_status(status), status=202)
 
 
