@@ -5,6 +5,7 @@ healthy: the next requests succeed without a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from indivisible.app import create_app
+from indivisible.app import _every, create_app
 from indivisible.cbm.models import Notification
 from indivisible.config import Settings
 from indivisible.db import make_engine
@@ -274,3 +275,34 @@ def test_a_connection_killed_mid_transaction_leaves_the_pool_healthy(
         for _ in range(3):
             terminate()
             assert client.get("/api/v1/test-only/read").status_code == 200
+
+
+def test_a_background_round_that_meets_an_outage_says_so_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The audit sealer and webhook delivery run every few seconds: a locked or absent
+    database is logged as a skipped round, a bug with its traceback."""
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = 5  # SQLITE_BUSY
+    failures: list[BaseException] = [
+        OperationalError("COMMIT", {}, locked),
+        RuntimeError("a bug"),
+    ]
+
+    def work() -> None:
+        if failures:
+            raise failures.pop(0)
+
+    async def two_rounds() -> None:
+        loop = asyncio.create_task(_every(0.01, work, "audit sealing"))
+        while failures:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        loop.cancel()
+
+    with caplog.at_level("WARNING", logger="indivisible.app"):
+        asyncio.run(two_rounds())
+    skipped, failed = (r for r in caplog.records if "audit sealing" in r.getMessage())
+    assert skipped.levelname == "WARNING" and skipped.exc_info is None
+    assert "skipped (database_busy)" in skipped.getMessage()
+    assert failed.levelname == "ERROR" and failed.exc_info is not None

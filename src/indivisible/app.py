@@ -203,12 +203,20 @@ def _deliver_once(app: FastAPI) -> None:
 
 async def _every(interval: float, work: Callable[[], None], what: str) -> None:
     """Runs ``work`` in a thread every ``interval`` seconds while the node runs; a failure is
-    logged and retried on the next round, never allowed to stop the loop."""
+    logged and retried on the next round, never allowed to stop the loop. The database being
+    busy or down is expected now and then (SQLite's one writer, a PostgreSQL restart): one
+    line says so, where a traceback would bury the failures that are bugs."""
     while True:
         try:
             await asyncio.to_thread(work)
-        except Exception:
-            logger.exception("%s round failed", what)
+        except Exception as exc:
+            outage = unavailable(exc)
+            if outage is not None:
+                logger.warning(
+                    "%s round skipped (%s); retrying in %s s", what, outage.code, interval
+                )
+            else:
+                logger.exception("%s round failed", what)
         await asyncio.sleep(interval)
 
 

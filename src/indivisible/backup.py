@@ -185,32 +185,27 @@ _DECODE: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# Checked in order: a Float is a Numeric, and Text and Enum are Strings.
+_KINDS: tuple[tuple[type[Any], str], ...] = (
+    (Boolean, "bool"),
+    (Integer, "int"),
+    (Float, "float"),
+    (Numeric, "decimal"),
+    (Date, "date"),
+    (Time, "time"),
+    (JSON, "json"),
+    (LargeBinary, "bytes"),
+    (Uuid, "uuid"),
+    (String, "str"),
+)
+
+
 def _kind(column: Column[Any]) -> str | None:
     """The kind a column's values are written as; None for a type this format cannot keep."""
     kind = column.type
-    if isinstance(kind, Boolean):
-        return "bool"
-    if isinstance(kind, Integer):
-        return "int"
-    if isinstance(kind, Float):
-        return "float"
-    if isinstance(kind, Numeric):
-        return "decimal"
     if isinstance(kind, DateTime):
         return "datetime_tz" if kind.timezone else "datetime"
-    if isinstance(kind, Date):
-        return "date"
-    if isinstance(kind, Time):
-        return "time"
-    if isinstance(kind, JSON):
-        return "json"
-    if isinstance(kind, LargeBinary):
-        return "bytes"
-    if isinstance(kind, Uuid):
-        return "uuid"
-    if isinstance(kind, String):  # Text and Enum too
-        return "str"
-    return None
+    return next((name for family, name in _KINDS if isinstance(kind, family)), None)
 
 
 def _line(values: list[Any]) -> bytes:

@@ -184,7 +184,7 @@ def test_a_push_needs_a_registered_key_and_only_node_accounts_have_one(db: Sessi
     assert missing.value.code == "unknown_principal"
     with pytest.raises(InvalidInput) as bad_key:
         auth_service.set_node_key(db, CONSOLE, "un-node", "not a key")
-    assert (bad_key.value.code, bad_key.value.field) == ("bad_public_key", "public_key")
+    assert (bad_key.value.code, bad_key.value.field) == ("bad_key", "public_key")
 
 
 def test_a_push_over_taxii_is_checked_and_its_receipt_shown(

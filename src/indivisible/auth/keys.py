@@ -40,11 +40,10 @@ def read(key: StateKey) -> KeyRead:
     )
 
 
-def register(session: Session, actor: Actor, data: KeyCreate) -> StateKey:
-    """A key valid from now: never backdated, so that a new key cannot sign the past."""
-    state = _liaison(actor)
+def public_key(text: str) -> bytes:
+    """The raw key of a public key given as input, or the error that names the field."""
     try:
-        raw = signing.public_bytes(data.public_key)
+        return signing.public_bytes(text)
     except signing.BadKey as exc:
         raise InvalidInput(
             _("Not an Ed25519 public key: {why}."),
@@ -52,6 +51,12 @@ def register(session: Session, actor: Actor, data: KeyCreate) -> StateKey:
             field="public_key",
             params={"why": str(exc)},
         ) from exc
+
+
+def register(session: Session, actor: Actor, data: KeyCreate) -> StateKey:
+    """A key valid from now: never backdated, so that a new key cannot sign the past."""
+    state = _liaison(actor)
+    raw = public_key(data.public_key)
     identifier = signing.key_id(raw)
     if session.get(StateKey, identifier) is not None:
         raise Conflict(_("This key is registered already."), code="key_exists", field="public_key")

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change, snapshot
-from indivisible.auth import repository, signing
+from indivisible.auth import keys, repository, signing
 from indivisible.auth.models import ApiToken, Principal, WebSession
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
@@ -181,15 +181,7 @@ def set_node_key(session: Session, actor: Actor, username: str, public_key: str)
             field="username",
             params={"username": username},
         )
-    try:
-        raw = signing.public_bytes(public_key)
-    except signing.BadKey as exc:
-        raise InvalidInput(
-            _("Not an Ed25519 public key: {reason}."),
-            code="bad_public_key",
-            field="public_key",
-            params={"reason": str(exc)},
-        ) from exc
+    raw = keys.public_key(public_key)
     before = principal.node_public_key
     principal.node_public_key = base64.b64encode(raw).decode()
     session.flush()
