@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager, suppress
@@ -240,6 +241,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A broken rule-set file of the operator's stops the node here, naming the file,
         # instead of leaving a regime silently unchecked.
         cbm_service.rule_sets()
+        # Loaded by the first STIX submission otherwise, which would wait a second for it.
+        importlib.import_module("indivisible.sharing.validation")
         loops = []
         if settings.webhook_interval_seconds > 0:
             loops.append(

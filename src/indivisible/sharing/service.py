@@ -31,7 +31,7 @@ from indivisible.errors import (
 )
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
-from indivisible.sharing import correlation, paging, pushes, repository, validation
+from indivisible.sharing import correlation, paging, pushes, repository
 from indivisible.sharing.markings import FEDERABLE, tlp_of
 from indivisible.sharing.models import (
     PushReceipt,
@@ -205,6 +205,11 @@ def _store(
     and version are unique within a collection among what one submitter may see, and a reader
     who may see two submitters' claims to the same version gets both, each with its own
     submitter and release."""
+    # Imported here: the OASIS validator takes over a second to import (its JSON Schema
+    # formats build a grammar), which every CLI command would pay; the node imports it when
+    # it starts (app.py), so no request does.
+    from indivisible.sharing import validation
+
     group_id = _check_release(session, release)
     result = SubmitResult()
     valid: list[tuple[dict[str, Any], str | None, datetime | None]] = []

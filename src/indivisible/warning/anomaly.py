@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from scipy import stats
 
 from indivisible.warning.indicators import Series
 
@@ -50,6 +49,10 @@ class Flag:
 def tail_probability(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
     """P(X >= observed) under a negative binomial with this mean and variance, or a Poisson
     where the variance does not exceed the mean."""
+    # Imported here: scipy.stats takes about a second to import, which every CLI command
+    # would pay without ever flagging a month.
+    from scipy import stats
+
     observed = np.asarray(observed, dtype=float)
     mean = np.maximum(np.asarray(mean, dtype=float), 1e-9)
     variance = np.asarray(variance, dtype=float)

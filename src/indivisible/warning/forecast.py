@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from indivisible.warning.indicators import Series
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 MODELS = ("no-change", "rolling-mean", "gbt")
 HORIZONS = (1, 2, 3)
@@ -64,6 +67,10 @@ class Forecaster:
     models: dict[int, HistGradientBoostingRegressor] = field(default_factory=dict)
 
     def fit(self) -> Forecaster:
+        # Imported here: scikit-learn takes a third of a second to import, which every CLI
+        # command and test process would pay without ever fitting a model.
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         f, e = self.series.fatalities, self.series.events
         months = _month_numbers(self.series)
         for h in HORIZONS:
