@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change
@@ -432,7 +433,7 @@ def clarification_read(row: Clarification, now: datetime | None = None) -> Clari
 utc = as_utc
 
 
-def recipient_read(entry: NotificationRecipient) -> RecipientRead:
+def recipient_read(entry: NotificationRecipient | Row[Any]) -> RecipientRead:
     return RecipientRead(
         state=entry.state_code,
         agreements=entry.agreements.split(),
@@ -453,12 +454,12 @@ def read_models(session: Session, notifications: Sequence[Notification]) -> list
     if not notifications:
         return []
     ids = [n.id for n in notifications]
-    findings: dict[int, list[NotificationFinding]] = defaultdict(list)
-    for finding in session.scalars(repository.findings_of(ids)):
-        findings[finding.notification_id].append(finding)
-    recipients: dict[int, list[NotificationRecipient]] = defaultdict(list)
-    for recipient in session.scalars(repository.recipients_of(ids)):
-        recipients[recipient.notification_id].append(recipient)
+    findings: dict[int, list[FindingRead]] = defaultdict(list)
+    for finding in session.execute(repository.findings_of(ids)):
+        findings[finding.notification_id].append(finding_read(finding))
+    recipients: dict[int, list[RecipientRead]] = defaultdict(list)
+    for recipient in session.execute(repository.recipients_of(ids)):
+        recipients[recipient.notification_id].append(recipient_read(recipient))
     clarifications: dict[int, list[Clarification]] = defaultdict(list)
     for clarification in session.scalars(repository.clarifications_of(ids)):
         clarifications[clarification.notification_id].append(clarification)
@@ -477,8 +478,8 @@ def read_models(session: Session, notifications: Sequence[Notification]) -> list
             voluntary=notification.voluntary,
             filed_on=notification.filed_on,
             filed_at=utc(notification.filed_at) or notification.filed_at,
-            findings=[finding_read(f) for f in findings[notification.id]],
-            recipients=[recipient_read(r) for r in recipients[notification.id]],
+            findings=findings[notification.id],
+            recipients=recipients[notification.id],
             clarifications=[clarification_read(c) for c in clarifications[notification.id]],
             signature=signatures.get(str(notification.id)),
         )
@@ -486,7 +487,7 @@ def read_models(session: Session, notifications: Sequence[Notification]) -> list
     ]
 
 
-def finding_read(row: NotificationFinding) -> FindingRead:
+def finding_read(row: NotificationFinding | Row[Any]) -> FindingRead:
     return FindingRead(
         rule_set=row.rule_set,
         rule_set_version=row.rule_set_version,
