@@ -139,6 +139,17 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def add_once(session: Session, row: Base) -> bool:
+    """Add a row that a unique column keeps from being added twice (a replayed signature):
+    False, with nothing of it left in the transaction, when it is there already."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except sa_exc.IntegrityError:
+        return False
+    return True
+
+
 def as_utc(moment: datetime | None) -> datetime | None:
     """A stored moment as an aware UTC datetime: SQLite hands back naive ones, and everything
     is stored in UTC."""

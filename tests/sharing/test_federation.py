@@ -177,7 +177,7 @@ def test_pull_and_push_move_exactly_the_federable_objects(
     remote = OwnTaxii(db, node_account(db, "peer-account"), theirs.id)
     # The peer's operator registered this node's key on the account this node pushes as.
     key = node_key()
-    auth_service.set_node_key(db, CONSOLE, "peer-account", pushes.public_key_b64(key))
+    auth_service.set_node_key(db, CONSOLE, "peer-account", signing.public_b64(key))
     monkeypatch.setattr(federation, "PULL_PAGE", 1)
     steps = list(federation.sync(db, CONSOLE, link, remote, node_key=key))
     assert [(s.direction, s.stored) for s in steps] == [("pull", 1), ("pull", 1), ("push", 1)]
@@ -192,7 +192,7 @@ def test_pull_and_push_move_exactly_the_federable_objects(
     # The push came signed with this node's key, and its receipt checks offline.
     receipt = service.version_read(db, sent["Indicator 11"]).received
     assert receipt is not None and receipt.signed
-    assert receipt.key_id == signing.key_id(signing.public_bytes(pushes.public_key_b64(key)))
+    assert receipt.key_id == signing.key_id(signing.public_bytes(signing.public_b64(key)))
     blocks = [pushes.read(r) for r in pushes.receipts(db, CONSOLE, "peer-account")]
     assert [pushes.check(b) for b in blocks] == [(True, "ok")]
     assert link.last_sync_at is not None and link.pulled_until is not None

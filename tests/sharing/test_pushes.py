@@ -57,7 +57,7 @@ def peer(db: Session) -> tuple[Actor, Ed25519PrivateKey, TaxiiCollection]:
     """A linked node's account with its key registered, and the collection it pushes to."""
     actor = node_account(db, "sco-node")
     private = key()
-    auth_service.set_node_key(db, CONSOLE, "sco-node", pushes.public_key_b64(private))
+    auth_service.set_node_key(db, CONSOLE, "sco-node", signing.public_b64(private))
     return actor, private, collection(db, "exchange")
 
 
@@ -132,7 +132,7 @@ def test_a_signed_push_is_stored_with_a_receipt_that_checks_offline(
     assert {r.receipt_id for r in rows} != {None} and len({r.receipt_id for r in rows}) == 1
     seen = service.version_read(db, rows[0]).received
     assert seen is not None and seen.signed and seen.origin == "sco-node"
-    assert seen.key_id == signing.key_id(signing.public_bytes(pushes.public_key_b64(private)))
+    assert seen.key_id == signing.key_id(signing.public_bytes(signing.public_b64(private)))
 
     # The same push sent again is a replay, refused; nothing more is stored.
     before = stored(db)
@@ -177,10 +177,10 @@ def test_a_push_needs_a_registered_key_and_only_node_accounts_have_one(db: Sessi
         ),
     )
     with pytest.raises(InvalidInput) as not_node:
-        auth_service.set_node_key(db, CONSOLE, "kaz-officer", pushes.public_key_b64(key()))
+        auth_service.set_node_key(db, CONSOLE, "kaz-officer", signing.public_b64(key()))
     assert (not_node.value.code, not_node.value.field) == ("not_a_node_account", "username")
     with pytest.raises(IndivisibleError) as missing:
-        auth_service.set_node_key(db, CONSOLE, "nobody", pushes.public_key_b64(key()))
+        auth_service.set_node_key(db, CONSOLE, "nobody", signing.public_b64(key()))
     assert missing.value.code == "unknown_principal"
     with pytest.raises(InvalidInput) as bad_key:
         auth_service.set_node_key(db, CONSOLE, "un-node", "not a key")

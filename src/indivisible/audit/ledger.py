@@ -33,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -106,11 +105,6 @@ def load_or_create_node_key(path: Path) -> Ed25519PrivateKey:
     finally:
         draft.unlink(missing_ok=True)
     return signing.load_private(pem)
-
-
-def _public_b64(key: Ed25519PrivateKey) -> tuple[str, str]:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return signing.key_id(raw), base64.b64encode(raw).decode()
 
 
 # --- tree heads -----------------------------------------------------------------------------
@@ -271,7 +265,8 @@ def seal(
 def _sign_head(
     session: Session, key: Ed25519PrivateKey, size: int, root_hash: str, moment: datetime
 ) -> AuditTreeHead:
-    key_id, public = _public_b64(key)
+    public = signing.public_b64(key)
+    key_id = signing.key_id(base64.b64decode(public))
     signature = signing.sign(key, head_document(size, root_hash, moment))
     head = AuditTreeHead(
         tree_size=size,

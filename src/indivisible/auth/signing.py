@@ -74,13 +74,21 @@ def load_private(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
-def sign(private: Ed25519PrivateKey, document: Any) -> dict[str, str]:
-    """A detached signature: the key id and the base64 signature of the canonical form."""
-    public = private.public_key().public_bytes(
+def _raw_public(private: Ed25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
+
+
+def public_b64(private: Ed25519PrivateKey) -> str:
+    """The public half as registered and published: base64 of its 32 raw bytes."""
+    return base64.b64encode(_raw_public(private)).decode()
+
+
+def sign(private: Ed25519PrivateKey, document: Any) -> dict[str, str]:
+    """A detached signature: the key id and the base64 signature of the canonical form."""
     return {
-        "key_id": key_id(public),
+        "key_id": key_id(_raw_public(private)),
         "algorithm": "ed25519-jcs",
         "signature": base64.b64encode(private.sign(canonical(document))).decode(),
     }
@@ -89,8 +97,18 @@ def sign(private: Ed25519PrivateKey, document: Any) -> dict[str, str]:
 def verify(public: bytes, document: Any, signature: str) -> bool:
     """Whether ``signature`` (base64) signs the canonical form of ``document``."""
     try:
+        data = canonical(document)
+    except ValueError:
+        return False
+    return verify_canonical(public, data, signature)
+
+
+def verify_canonical(public: bytes, data: bytes, signature: str) -> bool:
+    """``verify`` for a document already in canonical form, for callers that needed that form
+    anyway: a large document is not canonicalised twice."""
+    try:
         raw = base64.b64decode(signature, validate=True)
-        Ed25519PublicKey.from_public_bytes(public).verify(raw, canonical(document))
+        Ed25519PublicKey.from_public_bytes(public).verify(raw, data)
     except (ValueError, InvalidSignature):
         return False
     return True

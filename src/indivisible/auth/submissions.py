@@ -21,7 +21,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indivisible.auth import keys, signing
@@ -33,7 +32,7 @@ from indivisible.auth.schemas import (
     SubmissionSignatureIn,
     SubmissionSignatureRead,
 )
-from indivisible.db import as_utc
+from indivisible.db import add_once, as_utc
 from indivisible.errors import Conflict, InvalidInput
 from indivisible.i18n import _
 
@@ -177,15 +176,12 @@ def attest(
     row.signed_at = signed_at
     row.signature = signature.signature
     row.document = document
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError as exc:
+    if not add_once(session, row):
         raise Conflict(
             _("This signed submission was received already."),
             code="signature_replayed",
             field="signature",
-        ) from exc
+        )
     return row
 
 

@@ -112,7 +112,7 @@ def node_key(database_url: str | None = DatabaseOption, as_json: bool = JsonOpti
     """This node's public key, which signs its pushes: give it to the operators of the nodes
     it pushes to (``indivisible user node-key`` there)."""
     private = ledger.load_or_create_node_key(settings(database_url).node_key_file())
-    public = pushes.public_key_b64(private)
+    public = signing.public_b64(private)
     shown = {"key_id": signing.key_id(signing.public_bytes(public)), "public_key": public}
     if not emit(shown, as_json):
         console.print(f"key id: {shown['key_id']}\npublic key: {public}")

@@ -21,23 +21,20 @@ the node that forwarded them, not those states, whose keys the other node never 
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indivisible.auth import signing, submissions
 from indivisible.auth.models import Principal
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.service import ensure_role
-from indivisible.db import as_utc
+from indivisible.db import add_once, as_utc
 from indivisible.errors import Conflict, InvalidInput
 from indivisible.i18n import _
 from indivisible.sharing.models import PushReceipt
@@ -73,14 +70,6 @@ def sign(private: Ed25519PrivateKey, collection_id: str, objects: list[Any]) -> 
     moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     made = signing.sign(private, document(collection_id, moment, objects))
     return f"key_id={made['key_id']}; signed_at={moment}; signature={made['signature']}"
-
-
-def public_key_b64(private: Ed25519PrivateKey) -> str:
-    """The public half, as the other node's operator registers it."""
-    raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    return base64.b64encode(raw).decode()
 
 
 def _refuse(message: str, code: str, **params: Any) -> InvalidInput:
@@ -159,14 +148,14 @@ def receive(
         )
     signed = document(collection_id, fields["signed_at"], objects)
     try:
-        signing.canonical(signed)
+        data = signing.canonical(signed)
     except ValueError as exc:
         raise _refuse(
             _("The envelope cannot be put in canonical form (RFC 8785), so no signature can cover it: {reason}"),
             "push_not_canonical",
             reason=str(exc)[:200],
         ) from exc  # fmt: skip
-    if not signing.verify(public, signed, fields["signature"]):
+    if not signing.verify_canonical(public, data, fields["signature"]):
         raise _refuse(
             _("The signature does not match the push: it was changed after signing, sent to another collection, or signed with another key."),
             "push_signature_bad",
@@ -176,13 +165,10 @@ def receive(
     receipt.signed_at = signed_at
     receipt.signature = fields["signature"]
     receipt.document = signed
-    try:
-        with session.begin_nested():
-            session.add(receipt)
-    except IntegrityError as exc:
+    if not add_once(session, receipt):
         raise Conflict(
             _("This signed push was received already."), code="push_replayed", field=HEADER
-        ) from exc
+        )
     return receipt
 
 
