@@ -922,14 +922,16 @@ def prime_dashboards(base_url: str, node: Node, workers: int, log: Any) -> dict[
 
 
 def _proc_stat(pid: int | str) -> tuple[str, int, int] | None:
-    """(command, parent pid, CPU ticks) of a process, from /proc."""
+    """(command, parent pid, CPU ticks) of a process, from /proc: its own, and those of its
+    children that ended and were waited for (a PostgreSQL backend that served a connection
+    closed during the window counts in its postmaster's)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     command = text[text.index("(") + 1 : text.rindex(")")]
     rest = text[text.rindex(")") + 2 :].split()
-    return command, int(rest[1]), int(rest[11]) + int(rest[12])
+    return command, int(rest[1]), sum(int(rest[i]) for i in (11, 12, 13, 14))
 
 
 def cpu_snapshot(server_pid: int, generator_pids: Sequence[int]) -> dict[str, Any] | None:
@@ -963,7 +965,7 @@ def cpu_used(
     before: dict[str, Any] | None, after: dict[str, Any] | None, seconds: float
 ) -> dict[str, float] | None:
     """Cores used on average between two snapshots, by group; a process started in between
-    counts whole, one that ended in between is lost."""
+    counts whole, one that ended in between is lost unless its parent waited for it."""
     if before is None or after is None or seconds <= 0:
         return None
     hertz = os.sysconf("SC_CLK_TCK")

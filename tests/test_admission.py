@@ -4,11 +4,17 @@ the response starts (or the app fails), health and static files never queued."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from indivisible.admission import Admission, Message, Receive, Scope, Send
+from indivisible.app import create_app
+from indivisible.config import Settings
+from tests.conftest import Backend
 
 
 class Gate:
@@ -122,3 +128,42 @@ def test_health_and_static_files_do_not_wait(path: str) -> None:
         await asyncio.gather(busy, passing)
 
     asyncio.run(run())
+
+
+def test_a_burst_never_opens_more_connections_than_the_pool_keeps(backend: Backend) -> None:
+    """More clients than places, each request taking a connection: the serving process opens
+    at most one connection per place and keeps them, instead of opening and closing one per
+    request past the pool (on PostgreSQL a new server process each time)."""
+    limit = 8  # above SQLAlchemy's default pool of 5, which a burst would overflow
+    app = create_app(
+        Settings(
+            database_url=backend.url,
+            max_requests_in_flight=limit,
+            webhook_interval_seconds=0,
+            audit_seal_interval_seconds=0,
+            rate_limit_per_token=0,
+            rate_limit_per_address=0,
+        )
+    )
+    opened = []
+    event.listen(app.state.engine, "connect", lambda *_: opened.append(1))
+    # A write without credentials: the request's session takes its connection (and begins)
+    # before authentication refuses it.
+    barrier = threading.Barrier(24)
+    answers: list[int] = []
+
+    with TestClient(app) as client:
+
+        def burst() -> None:
+            barrier.wait()
+            for _ in range(10):
+                answers.append(client.post("/api/v1/auth/keys", json={}).status_code)
+
+        threads = [threading.Thread(target=burst) for _ in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    app.state.engine.dispose()
+    assert answers == [401] * 240
+    assert 1 <= len(opened) <= limit

@@ -186,6 +186,10 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+# The lifespan's loops that use the database, each a connection at most: webhook delivery and
+# the audit sealer.
+BACKGROUND_ROUNDS = 2
+
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -279,7 +283,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Engines are created here rather than on import so that tests and workers choose their own.
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    # A connection for each admitted request and for each background round (the audit sealer,
+    # webhook delivery); the pool's overflow (10) is left for event streams' short reads.
+    app.state.engine = make_engine(
+        settings.database_url, pool_size=settings.max_requests_in_flight + BACKGROUND_ROUNDS
+    )
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.throttle = throttle_for(settings)
 

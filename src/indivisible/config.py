@@ -60,10 +60,13 @@ class Settings(BaseSettings):
     rate_limit_per_token_burst: int = Field(default=200, ge=1)
     rate_limit_per_address: float = Field(default=50.0, ge=0)
     rate_limit_per_address_burst: int = Field(default=500, ge=1)
-    # Requests one serving process works on at once; the rest wait in line. Kept below the
-    # database pool (SQLAlchemy's 5 + 10 overflow connections per process, less the audit
-    # sealer's and webhook delivery's) so that an admitted request always gets a connection.
-    max_requests_in_flight: int = Field(default=12, ge=1)
+    # Requests one serving process works on at once; the rest wait in line in the event loop.
+    # The process's database pool keeps this many connections open, plus one for each
+    # background round, so an admitted request always finds one. Few is fast: the requests
+    # of one process share its GIL, and at 50 clients 4 served more than 12 did
+    # (benchmarks/README.md, "Requests in flight"); but a slow request (the forecast
+    # dashboard, a large export) holds its place while it runs.
+    max_requests_in_flight: int = Field(default=4, ge=1)
     # Failed logins (web form and TAXII Basic) allowed in the window before further tries
     # wait: for one account from one address, from one address over all accounts, and for
     # one account from anywhere; 0 turns one off.

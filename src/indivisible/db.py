@@ -56,9 +56,21 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """``pool_size``: the connections the pool keeps open (SQLAlchemy's default, 5,
+    when None). A serving process asks for what it uses at once: past the pool, each
+    connection is opened for one request and closed after it, a new PostgreSQL backend every
+    time (the load benchmark, benchmarks/README.md)."""
+    sizing = {} if pool_size is None else {"pool_size": pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        # An in-memory database lives in one connection, with a pool that has no size.
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
+            **({} if in_memory else sizing),
+        )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
@@ -71,7 +83,9 @@ def make_engine(url: str) -> Engine:
     connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 10}
     # hide_parameters keeps values (token digests, passwords' hashes) out of error messages and logs.
     # pool_pre_ping replaces connections a restarted server dropped, so the node recovers alone.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **sizing
+    )
 
 
 # PostgreSQL SQLSTATEs that mean "not now" rather than "not this": connection exceptions

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from indivisible.auth import signing, submissions
-from indivisible.auth.principal import Role
+from indivisible.auth import keys, signing, submissions
+from indivisible.auth.principal import Actor, Role
+from indivisible.auth.schemas import KeyCreate, SubmissionSignatureIn
 from indivisible.cli import app as cli_app
 from tests.conftest import Account, bearer_tokens
 from tests.web.test_pages import login
@@ -231,3 +232,40 @@ def test_a_whole_territory_is_a_valid_activity_area(
     body = {**notification(), "location": {"state": "RUS"}}
     filed = post(client, tokens["rus"], body)
     assert filed.status_code == 201, filed.text
+
+
+def test_a_restated_submission_reads_as_its_latest_signature_only(db: Session) -> None:
+    """A position restated again and again is signed each time; a read gives the latest
+    signature of each subject, of the kind asked for, whatever the history holds."""
+    liaison = Actor(label="test", role=Role.liaison, state_code="KAZ")
+    pem, public = signing.generate()
+    keys.register(db, liaison, KeyCreate(public_key=base64.b64encode(public).decode()))
+    private = signing.load_private(pem)
+
+    def attest(kind: str, subject: str, body: dict[str, Any], signed: bool = True) -> None:
+        sent = submissions.sign_body(private, kind, "KAZ", body) if signed else body
+        submission = submissions.Submission(body=sent, allow_unsigned=True)
+        block = sent.get("signature")
+        submissions.attest(
+            db, liaison, kind=kind, subject_key=subject, state="KAZ",
+            signature=SubmissionSignatureIn.model_validate(block) if block else None,
+            submission=submission,
+        )  # fmt: skip
+
+    for n, position in enumerate(("in-favour", "against", "abstain", "in-favour", "against")):
+        attest("crisis.position", "7/KAZ", {"position": position, "round": n})
+    attest("crisis.position", "8/KAZ", {"position": "abstain"})
+    attest("crisis.position", "8/KAZ", {"position": "against"}, signed=False)
+    attest("crisis.request", "7/KAZ", {"summary": "another kind, same subject key"})
+
+    read = submissions.reads(db, "crisis.position", ["7/KAZ", "8/KAZ", "9/KAZ"])
+    assert sorted(read) == ["7/KAZ", "8/KAZ"]
+    latest = read["7/KAZ"]
+    assert latest.signed and latest.document is not None
+    assert latest.document["content"] == {"position": "against", "round": 4}
+    assert latest.public_key == base64.b64encode(public).decode()
+    assert submissions.check_offline(latest.model_dump(mode="json"))[0]
+    # The latest statement was unsigned, so the read says so, though signed ones came before.
+    assert not read["8/KAZ"].signed and read["8/KAZ"].signature is None
+    other = submissions.reads(db, "crisis.request", ["7/KAZ"])["7/KAZ"]
+    assert other.document is not None and other.document["type"] == "indivisible.crisis.request"

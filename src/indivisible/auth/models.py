@@ -106,4 +106,5 @@ class SubmissionSignature(Base):
     # it again offline.
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_submission_signature_subject", "kind", "subject_key"),)
+    # With id last, the latest signature of each subject is found in the index alone.
+    __table_args__ = (Index("ix_submission_signature_subject", "kind", "subject_key", "id"),)

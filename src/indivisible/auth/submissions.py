@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from indivisible.auth import keys, signing
@@ -191,17 +192,35 @@ def reads(
     """The signatures of several submissions of one kind, by subject key."""
     if not subject_keys:
         return {}
-    rows = session.execute(
-        select(SubmissionSignature, StateKey.public_key)
-        .outerjoin(StateKey, StateKey.id == SubmissionSignature.key_id)
+    # A position restated or data revised is signed again and the latest signature counts:
+    # only that one is read, not the history (a decision's positions may be restated
+    # thousands of times), and as plain columns, not ORM rows.
+    latest = (
+        select(func.max(SubmissionSignature.id))
         .where(SubmissionSignature.kind == kind, SubmissionSignature.subject_key.in_(subject_keys))
-        # A position restated or data revised is signed again: the latest signature counts.
-        .order_by(SubmissionSignature.id)
+        .group_by(SubmissionSignature.subject_key)
     )
-    return {row.subject_key: read(row, public) for row, public in rows}
+    rows = session.execute(
+        select(*_READ_COLUMNS, StateKey.public_key)
+        .outerjoin(StateKey, StateKey.id == SubmissionSignature.key_id)
+        .where(SubmissionSignature.id.in_(latest))
+    )
+    return {row.subject_key: read(row, row.public_key) for row in rows}
 
 
-def read(row: SubmissionSignature, public_key: str | None) -> SubmissionSignatureRead:
+_READ_COLUMNS = (
+    SubmissionSignature.subject_key,
+    SubmissionSignature.signed,
+    SubmissionSignature.state_code,
+    SubmissionSignature.received_at,
+    SubmissionSignature.key_id,
+    SubmissionSignature.signed_at,
+    SubmissionSignature.signature,
+    SubmissionSignature.document,
+)
+
+
+def read(row: SubmissionSignature | Row[Any], public_key: str | None) -> SubmissionSignatureRead:
     return SubmissionSignatureRead(
         signed=row.signed,
         state=row.state_code,
