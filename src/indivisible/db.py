@@ -64,7 +64,7 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
     sizing = {} if pool_size is None else {"pool_size": pool_size}
     if url.startswith("sqlite"):
         # An in-memory database lives in one connection, with a pool that has no size.
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        in_memory = make_url(url).database in (None, "", ":memory:")
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False},

@@ -22,7 +22,6 @@ the node key could re-sign those; a member's copy of an earlier head catches tha
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -265,15 +264,13 @@ def seal(
 def _sign_head(
     session: Session, key: Ed25519PrivateKey, size: int, root_hash: str, moment: datetime
 ) -> AuditTreeHead:
-    public = signing.public_b64(key)
-    key_id = signing.key_id(base64.b64decode(public))
     signature = signing.sign(key, head_document(size, root_hash, moment))
     head = AuditTreeHead(
         tree_size=size,
         root_hash=root_hash,
         issued_at=moment,
-        key_id=key_id,
-        public_key=public,
+        key_id=signature["key_id"],
+        public_key=signing.public_b64(key),
         signature=signature["signature"],
     )
     session.add(head)

@@ -205,7 +205,7 @@ def reads(
         .outerjoin(StateKey, StateKey.id == SubmissionSignature.key_id)
         .where(SubmissionSignature.id.in_(latest))
     )
-    return {row.subject_key: read(row, row.public_key) for row in rows}
+    return {row.subject_key: read(row) for row in rows}
 
 
 _READ_COLUMNS = (
@@ -220,13 +220,14 @@ _READ_COLUMNS = (
 )
 
 
-def read(row: SubmissionSignature | Row[Any], public_key: str | None) -> SubmissionSignatureRead:
+def read(row: Row[Any]) -> SubmissionSignatureRead:
+    """A signature row of ``reads``, with its key's public half (None if unsigned)."""
     return SubmissionSignatureRead(
         signed=row.signed,
         state=row.state_code,
         received_at=as_utc(row.received_at) or row.received_at,
         key_id=row.key_id,
-        public_key=public_key,
+        public_key=row.public_key,
         algorithm="ed25519-jcs" if row.signed else None,
         signed_at=as_utc(row.signed_at),
         signature=row.signature,

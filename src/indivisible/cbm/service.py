@@ -487,7 +487,7 @@ def read_models(session: Session, notifications: Sequence[Notification]) -> list
     ]
 
 
-def finding_read(row: NotificationFinding | Row[Any]) -> FindingRead:
+def finding_read(row: Row[Any]) -> FindingRead:
     return FindingRead(
         rule_set=row.rule_set,
         rule_set_version=row.rule_set_version,
