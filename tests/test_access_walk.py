@@ -267,6 +267,7 @@ SPECS: dict[str, Spec] = {
         queries=({}, {"q": "{prefix}", "limit": "500"}, {"collection": "{collection_id}"})
     ),
     "GET /api/v1/sharing/objects/{stix_id}": Spec(),
+    "GET /api/v1/sharing/signature-extension": Spec(same_for_all=True),
     "POST /api/v1/sharing/objects": Spec(
         body=lambda w: {"collection": "{collection_id}", "objects": [w.fresh_object]},
         probe_body=("collection_id",),

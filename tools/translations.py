@@ -775,6 +775,18 @@ RU = {
     "day": "дня",
     "month": "месяца",
     "year": "года",
+    "Key id {id} is not the id of the public key listed with it.": "Идентификатор ключа {id} не соответствует указанному с ним открытому ключу.",
+    "Key {id} is registered here for {state}.": "Ключ {id} зарегистрирован на этом узле за {state}.",
+    "No key {key} of {state} is registered on this node.": "Ключ {key} государства {state} не зарегистрирован на этом узле.",
+    "No state {state} in the registry.": "В реестре нет государства {state}.",
+    "Not signed by its state.": "Не подписан своим государством.",
+    "Only the node's operator adopts other nodes' state keys.": "Ключи государств с других узлов принимает только оператор узла.",
+    "Signed by {state} with key {key}, checked when stored.": "Подписан {state} ключом {key}, проверено при сохранении.",
+    "State signature": "Подпись государства",
+    "The object cannot be put in canonical form (RFC 8785), so no signature can cover it.": "Объект нельзя привести к каноническому виду (RFC 8785), поэтому никакая подпись не может его покрыть.",
+    "The signature does not match the object: it was changed after {state} signed it, or signed with another key.": "Подпись не соответствует объекту: он изменён после подписи {state} или подписан другим ключом.",
+    "The state signature extension needs state, key_id, signed_at and signature, each a string.": "Расширению подписи государства нужны state, key_id, signed_at и signature, каждое — строка.",
+    "This node accepts only objects signed by their state (the {extension} extension).": "Этот узел принимает только объекты, подписанные своим государством (расширение {extension}).",
 }
 
 ZH = {
@@ -1538,6 +1550,18 @@ ZH = {
     "day": "日",
     "month": "月",
     "year": "年",
+    "Key id {id} is not the id of the public key listed with it.": "密钥标识 {id} 与随附的公钥不符。",
+    "Key {id} is registered here for {state}.": "密钥 {id} 在本节点登记于 {state} 名下。",
+    "No key {key} of {state} is registered on this node.": "本节点未登记 {state} 的密钥 {key}。",
+    "No state {state} in the registry.": "登记册中没有国家 {state}。",
+    "Not signed by its state.": "未经其国家签名。",
+    "Only the node's operator adopts other nodes' state keys.": "只有节点运营者可以采纳其他节点的国家密钥。",
+    "Signed by {state} with key {key}, checked when stored.": "由 {state} 以密钥 {key} 签名，存储时已核验。",
+    "State signature": "国家签名",
+    "The object cannot be put in canonical form (RFC 8785), so no signature can cover it.": "该对象无法转换为规范形式（RFC 8785），因此任何签名都无法覆盖它。",
+    "The signature does not match the object: it was changed after {state} signed it, or signed with another key.": "签名与对象不符：对象在 {state} 签名后被更改，或使用了其他密钥签名。",
+    "The state signature extension needs state, key_id, signed_at and signature, each a string.": "国家签名扩展需要 state、key_id、signed_at 和 signature，均为字符串。",
+    "This node accepts only objects signed by their state (the {extension} extension).": "本节点只接受由其国家签名的对象（{extension} 扩展）。",
 }
 
 

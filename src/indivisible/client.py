@@ -18,6 +18,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from indivisible.auth import signing, submissions
+from indivisible.sharing import signatures
 
 
 class _Response(Protocol):
@@ -113,7 +114,28 @@ class Client:
             self._signed("crisis.position", body),
         )
 
+    def submit_objects(
+        self, collection: str, objects: list[dict[str, Any]], release: dict[str, Any] | None = None
+    ) -> Any:
+        """Share STIX objects, each signed here by this client's state (unsigned where no key
+        was given): the signature travels inside the object, to every node it reaches."""
+        if self.key is not None and self.state is None:
+            raise ValueError("signing needs the state the key belongs to (state=...)")
+        signed = [
+            signatures.sign(self.key, self.state, obj)
+            if self.key is not None and self.state is not None
+            else obj
+            for obj in objects
+        ]
+        body: dict[str, Any] = {"collection": collection, "objects": signed}
+        if release is not None:
+            body["release"] = release
+        return self.request("POST", "/api/v1/sharing/objects", body)
+
     # Reads.
+    def stix_object(self, stix_id: str) -> Any:
+        return self.request("GET", f"/api/v1/sharing/objects/{stix_id}")
+
     def notification(self, notification_id: int) -> Any:
         return self.request("GET", f"/api/v1/cbm/notifications/{notification_id}")
 

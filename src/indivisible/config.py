@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # How old a signature may be when it arrives; older ones are refused (replays of an old
     # submission after the key was rotated, or of a stale one).
     signature_max_age_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Whether STIX objects must carry the signature of the state that wrote them (the
+    # extension in sharing/signatures.py) to be stored, from TAXII, the API and linked nodes
+    # alike. Off: TAXII clients of other platforms do not sign; a signature an object carries
+    # is checked either way, and unsigned objects are shown as such.
+    signed_objects_required: bool = False
     # How often the node seals new change records into the audit log (seconds; 0 leaves it
     # to `indivisible audit seal`), and how often at most it signs a new tree head.
     audit_seal_interval_seconds: float = Field(default=1.0, ge=0)

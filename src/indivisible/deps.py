@@ -68,6 +68,7 @@ def push_proof(request: Request) -> pushes.Proof:
     return pushes.Proof(
         header=request.headers.get(pushes.HEADER),
         allow_unsigned=request.app.state.settings.allow_unsigned_submissions,
+        signed_objects_required=request.app.state.settings.signed_objects_required,
     )
 
 

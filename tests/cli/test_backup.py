@@ -501,11 +501,14 @@ def test_an_older_backup_is_restored_at_its_revision_then_upgraded(
     nodes: Callable[[str], Node], databases: Databases, tmp_path: Path
 ) -> None:
     """A backup made at revision 0015: before migrations 0016 (submission_signature), 0017
-    (a version unique in its collection again) and 0018 (push_receipt, a node account's key,
-    an object's receipt)."""
+    (a version unique in its collection again), 0018 (push_receipt, a node account's key,
+    an object's receipt) and 0020 (an object's state signature)."""
     node = nodes("sqlite")
     later_tables = {"submission_signature", "push_receipt"}
-    later_columns = {"principal": {"node_public_key"}, "stix_object": {"receipt_id"}}
+    later_columns = {
+        "principal": {"node_public_key"},
+        "stix_object": {"receipt_id", "signer_state", "signer_key"},
+    }
     columns = {t: columns_of(node.backup, t) for t in later_columns}
 
     def member(name: str, data: bytes) -> bytes | None:

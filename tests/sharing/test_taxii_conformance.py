@@ -14,6 +14,8 @@ from stix2validator import ValidationOptions, validate_instance
 from taxii2client.common import TokenAuth
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
+from indivisible.auth import signing, submissions
+from indivisible.sharing import signatures
 from tests.sharing.conftest import TaxiiNode
 from tests.sharing.stixdata import (
     TLP_GREEN,
@@ -293,3 +295,30 @@ def test_organisation_root_releases_to_its_members(taxii_node: TaxiiNode) -> Non
         timeout=30,
     )
     assert answer.status_code == 404
+
+
+def test_a_state_signed_object_travels_intact_over_taxii(
+    taxii_node: TaxiiNode, kaz: Collection, stored: list[dict[str, Any]]
+) -> None:
+    """taxii2-client posts objects KAZ signed; the one that holds is served back byte for byte
+    in meaning, valid to both OASIS libraries and checkable offline; the one changed after
+    signing is refused in the status with its reason."""
+    private = signing.load_private(signing.generate()[0])
+    registered = requests.post(
+        f"{taxii_node.base}/api/v1/auth/keys",
+        json={"public_key": signing.public_b64(private)},
+        headers={"Authorization": f"Bearer {taxii_node.clients['kaz'].token}"},
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    genuine = signatures.sign(private, "KAZ", indicator(400, markings=[TLP_GREEN]))
+    changed = {**signatures.sign(private, "KAZ", indicator(401, markings=[TLP_GREEN])), "name": "x"}
+    status = kaz.add_objects(envelope(genuine, changed), wait_for_completion=True)
+    assert (status.success_count, status.failure_count) == (1, 1)
+    assert status.failures[0]["id"] == changed["id"]
+    assert "does not match the object" in status.failures[0]["message"]
+    served = kaz.get_object(genuine["id"])["objects"]
+    assert served == [genuine]
+    check_stix(served)
+    block = signatures.block(served[0], signing.public_b64(private))
+    assert submissions.check_offline(block) == (True, "ok")

@@ -14,14 +14,16 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from indivisible.auth import service as auth_service
+from indivisible.auth import signing
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate
 from indivisible.cli import app
+from indivisible.config import get_settings
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.errors import InvalidInput, NotFound, PermissionDenied
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
-from indivisible.sharing import service, transfer
+from indivisible.sharing import service, signatures, transfer
 from indivisible.sharing.models import StixObject, TaxiiCollection, TaxiiGrant
 from indivisible.sharing.schemas import CollectionCreate, Distribution, Grant, Grantee, Release
 from tests.conftest import Account
@@ -585,3 +587,52 @@ def test_cli_medallion_import_then_export(node: str, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "liaison" in result.output
     result = runner.invoke(app, ["sharing", "export", "--as", "nobody", "--database-url", node])
     assert result.exit_code == 2
+
+
+def test_cli_import_and_key_adoption_under_the_signed_objects_rule(
+    node: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With INDIVISIBLE_SIGNED_OBJECTS_REQUIRED on, an import refuses what its state did not
+    sign; a key adopted from another node's list makes that state's objects verify."""
+    collection = json.loads(
+        cli(node, "sharing", "collection", "add", "Signed", "--distribution", "node", "--json")
+    )["id"]
+    private = signing.load_private(signing.generate()[0])
+    public = signing.public_b64(private)
+    listing = tmp_path / "keys.json"
+    key_id = signing.key_id(signing.public_bytes(public))
+    listing.write_text(
+        json.dumps(
+            [
+                {
+                    "id": key_id,
+                    "state": "UZB",
+                    "public_key": public,
+                    "valid_from": "2026-01-01T00:00:00+00:00",
+                    "valid_to": None,
+                    "revoked_at": None,
+                    "revocation_reason": None,
+                }
+            ]
+        )
+    )
+    adopted = cli(node, "keys", "adopt", str(listing), "--source", "a test list")
+    assert f"{key_id}\tUZB\tin use" in adopted
+    signed = signatures.sign(private, "UZB", stixdata.indicator(70))
+    bundle = tmp_path / "signed.json"
+    bundle.write_text(json.dumps(stixdata.envelope(signed, stixdata.indicator(71))))
+    monkeypatch.setenv("INDIVISIBLE_SIGNED_OBJECTS_REQUIRED", "true")
+    get_settings.cache_clear()
+    try:
+        out = cli(
+            node, "sharing", "import", str(bundle), "--collection", collection,
+            "--as", "kaz-liaison", "--json", code=1,
+        )  # fmt: skip
+    finally:
+        monkeypatch.delenv("INDIVISIBLE_SIGNED_OBJECTS_REQUIRED")
+        get_settings.cache_clear()
+    report = json.loads(out)
+    assert (report["stored"], report["refused"]) == (1, 1)
+    [refusal] = report["refusals"]
+    assert refusal["id"] == stixdata.indicator(71)["id"]
+    assert "accepts only objects signed by their state" in refusal["message"]

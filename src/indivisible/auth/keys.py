@@ -18,6 +18,7 @@ from indivisible.auth.schemas import KeyCreate, KeyEnd, KeyRead, SignatureCheck,
 from indivisible.db import as_utc
 from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
+from indivisible.registry.models import State
 
 
 def _liaison(actor: Actor) -> str:
@@ -76,6 +77,83 @@ def register(session: Session, actor: Actor, data: KeyCreate) -> StateKey:
         before=None, after={"state": state, "public_key": key.public_key},
     )  # fmt: skip
     return key
+
+
+def adopt(session: Session, actor: Actor, listed: list[KeyRead], source: str) -> list[StateKey]:
+    """Keys of states signing on another node, as that node lists them (``GET
+    /api/v1/auth/keys`` there), recorded here by the operator so that this node can check what
+    those states signed (STIX objects forwarded by linked nodes). Running it again with a newer
+    list records retirements and revocations; it never revives an ended key, and never moves a
+    key to another state. ``source``: where the list came from, kept in the audit log."""
+    if actor.role is not Role.admin:
+        raise PermissionDenied(
+            _("Only the node's operator adopts other nodes' state keys."), code="role_required"
+        )
+    adopted: list[StateKey] = []
+    for n, entry in enumerate(listed):
+        raw = public_key(entry.public_key)
+        field = f"keys[{n}]"
+        if signing.key_id(raw) != entry.id:
+            raise InvalidInput(
+                _("Key id {id} is not the id of the public key listed with it."),
+                code="key_id_mismatch",
+                field=f"{field}.id",
+                params={"id": entry.id[:40]},
+            )
+        if session.get(State, entry.state) is None:
+            raise InvalidInput(
+                _("No state {state} in the registry."),
+                code="unknown_state",
+                field=f"{field}.state",
+                params={"state": entry.state[:10]},
+            )
+        key = session.get(StateKey, entry.id)
+        before = None if key is None else _key_facts(key)
+        if key is None:
+            key = StateKey(
+                id=entry.id,
+                state_code=entry.state,
+                public_key=base64.b64encode(raw).decode(),
+                valid_from=entry.valid_from,
+                registered_at=datetime.now(UTC),
+                registered_by=actor.principal_id,
+            )
+            session.add(key)
+        elif key.state_code != entry.state:
+            raise Conflict(
+                _("Key {id} is registered here for {state}."),
+                code="key_other_state",
+                field=f"{field}.state",
+                params={"id": entry.id, "state": key.state_code},
+            )
+        if entry.valid_to is not None and key.valid_to is None:
+            key.valid_to = entry.valid_to
+        if entry.revoked_at is not None and key.revoked_at is None:
+            key.revoked_at = entry.revoked_at
+            key.revocation_reason = entry.revocation_reason
+        session.flush()
+        after = _key_facts(key)
+        if after != before:
+            record_change(
+                session, actor, action="adopt", subject_type="state_key", subject_key=key.id,
+                before=before, after={**after, "source": source},
+            )  # fmt: skip
+        adopted.append(key)
+    return adopted
+
+
+def _key_facts(key: StateKey) -> dict[str, str | None]:
+    def moment(value: datetime | None) -> str | None:
+        found = as_utc(value)
+        return found.isoformat() if found is not None else None
+
+    return {
+        "state": key.state_code,
+        "public_key": key.public_key,
+        "valid_from": moment(key.valid_from),
+        "valid_to": moment(key.valid_to),
+        "revoked_at": moment(key.revoked_at),
+    }
 
 
 def _own_key(session: Session, actor: Actor, key_id: str) -> StateKey:

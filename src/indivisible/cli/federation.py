@@ -179,8 +179,9 @@ def sync(
     actor = Actor.console("sync")
     with transaction(database_url) as session:
         names = [found.name for found in federation.links(session, actor, link)]
-    node_key = ledger.load_or_create_node_key(settings(database_url).node_key_file())
-    engine = make_engine(settings(database_url).database_url)
+    node_settings = settings(database_url)
+    node_key = ledger.load_or_create_node_key(node_settings.node_key_file())
+    engine = make_engine(node_settings.database_url)
     factory = make_session_factory(engine)
     reports: list[federation.SyncReport] = []
     try:
@@ -200,7 +201,13 @@ def sync(
                         select(FederationLink).where(FederationLink.name == name)
                     ).one()
                     try:
-                        for step in federation.sync(session, actor, current, node_key=node_key):
+                        for step in federation.sync(
+                            session,
+                            actor,
+                            current,
+                            node_key=node_key,
+                            signed_objects_required=node_settings.signed_objects_required,
+                        ):
                             session.commit()
                             report.add(step)
                             progress.update(

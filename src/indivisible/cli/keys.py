@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from indivisible.auth import signing
-from indivisible.cli.common import console, err_console
+from indivisible.cli.common import DatabaseOption, console, err_console, transaction
 
 app = typer.Typer(help="Signing keys: generate, sign and verify offline.", no_args_is_help=True)
 
@@ -95,6 +95,87 @@ def verify(
     raise typer.Exit(1)
 
 
+@app.command("sign-objects")
+def sign_objects(
+    stix: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="STIX objects: one object, a list, a bundle or a TAXII envelope.",
+    ),
+    key: Path = typer.Option(
+        ..., "--key", exists=True, dir_okay=False, help="Your state's private key (PEM)."
+    ),
+    state: str = typer.Option(..., "--state", help="Your state (ISO 3166-1 alpha-3)."),
+) -> None:
+    """Print the same JSON with each STIX object signed by your state (the property extension
+    a node checks when it stores the object, and every node it is forwarded to)."""
+    from indivisible.sharing import signatures
+
+    try:
+        private = signing.load_private(key.read_bytes())
+    except signing.BadKey as exc:
+        err_console.print(f"[red]error[/red] (--key): {exc}")
+        raise typer.Exit(2) from exc
+    if not (len(state) == 3 and state.isascii() and state.isupper()):
+        err_console.print("[red]error[/red] (--state): an ISO 3166-1 alpha-3 code, e.g. KAZ")
+        raise typer.Exit(2)
+    data = _json(stix, "stix")
+
+    def signed(obj: Any) -> Any:
+        if not (isinstance(obj, dict) and isinstance(obj.get("type"), str) and "id" in obj):
+            err_console.print("[red]error[/red] (stix): an entry is not a STIX object")
+            raise typer.Exit(2)
+        try:
+            return signatures.sign(private, state, obj)
+        except ValueError as exc:
+            err_console.print(f"[red]error[/red] (stix): {obj['id']}: not canonical JSON: {exc}")
+            raise typer.Exit(2) from exc
+
+    if isinstance(data, list):
+        out: Any = [signed(obj) for obj in data]
+    elif isinstance(data, dict) and isinstance(data.get("objects"), list):
+        out = {**data, "objects": [signed(obj) for obj in data["objects"]]}
+    else:
+        out = signed(data)
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+@app.command("adopt")
+def adopt(
+    listing: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="Another node's key list, as its GET /api/v1/auth/keys answers.",
+    ),
+    source: str = typer.Option(
+        ..., "--source", help="Where the list came from (kept in the audit log)."
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Record the keys of states that sign on another node, so that this node checks what
+    they signed (STIX objects that linked nodes forward). Run it again with a newer list to
+    record retirements and revocations."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from indivisible.auth import keys
+    from indivisible.auth.principal import Actor
+    from indivisible.auth.schemas import KeyRead
+
+    try:
+        listed = TypeAdapter(list[KeyRead]).validate_python(_json(listing, "listing"))
+    except ValidationError as exc:
+        err_console.print(f"[red]error[/red] (listing): not a key list: {exc}")
+        raise typer.Exit(2) from exc
+    with transaction(database_url) as session:
+        found = keys.adopt(session, Actor.console("keys-adopt"), listed, source)
+        rows = [(k.id, k.state_code, k.valid_to, k.revoked_at) for k in found]
+    for key_id, state, valid_to, revoked_at in rows:
+        ended = "revoked" if revoked_at else "retired" if valid_to else "in use"
+        typer.echo(f"{key_id}\t{state}\t{ended}")
+
+
 VERDICTS = {
     "ok": "valid",
     "unsigned": "NOT SIGNED: the item says it came unsigned",
@@ -107,15 +188,21 @@ VERDICTS = {
 
 def _signed_items(data: Any) -> list[dict[str, Any]]:
     """Every item in the file that carries a signature block, wherever it sits: one item, a
-    list, a list answer's ``items``, or a crisis with its requests and positions."""
+    list, a list answer's ``items``, a crisis with its requests and positions, or STIX
+    objects signed by their state (a bundle or envelope, checked with --public-key)."""
+    from indivisible.sharing import signatures
+
     found: list[dict[str, Any]] = []
     if isinstance(data, dict):
+        if signatures.claim(data) is not None and isinstance(data.get("type"), str):
+            return [signatures.block(data)]
         block = data.get("signature")
         carries = isinstance(block, dict) and "signed" in block
         if carries or ("signed" in data and "document" in data):
             found.append(data)
         for key, value in data.items():
-            if key != "signature":
+            # An object view's signature block covers its object already.
+            if key != "signature" and not (carries and key == "object"):
                 found += _signed_items(value)
     elif isinstance(data, list):
         for value in data:

@@ -22,6 +22,7 @@ from indivisible.cli.common import (
     console,
     emit,
     err_console,
+    settings,
     transaction,
 )
 from indivisible.sharing import service, transfer
@@ -235,7 +236,13 @@ def import_file(
             release = _release(distribution, organisation, partners, state, group, federate)
         with _progress(len(objects), not as_json) as advance:
             result = transfer.import_bundle(
-                session, actor, target, objects, release, progress=advance
+                session,
+                actor,
+                target,
+                objects,
+                release,
+                progress=advance,
+                signed_objects_required=settings(database_url).signed_objects_required,
             )
     found = transfer.counts(result)
     refusals = [_outcome(o) for o in result.failures]
@@ -288,6 +295,7 @@ def import_medallion(
                 release=_release(distribution, organisation, partners, state, group, federate),
                 organisation=organisation,
                 progress=advance,
+                signed_objects_required=settings(database_url).signed_objects_required,
             )
         root = (organisation or service.NODE_ROOT).lower()
     rows = [

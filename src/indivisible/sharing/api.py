@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
 from indivisible.deps import CurrentActor, DbSession, PushProof, RowId
 from indivisible.errors import PROBLEM_RESPONSES
 from indivisible.registry.schemas import StateCode
-from indivisible.sharing import repository, service, transfer
+from indivisible.sharing import repository, service, signatures, transfer
 from indivisible.sharing.markings import Tlp
 from indivisible.sharing.schemas import (
     CorrelationRead,
@@ -60,6 +60,12 @@ def search_objects(
     )
     total, rows = service.search_objects(session, actor, filters, limit=limit, offset=offset)
     return ObjectPage(total=total, objects=[service.version_read(session, r) for r in rows])
+
+
+@router.get("/signature-extension")
+def signature_extension(actor: CurrentActor) -> dict[str, Any]:
+    """The STIX extension-definition of the state signature objects may carry."""
+    return signatures.definition()
 
 
 @router.get("/objects/{stix_id}", response_model=ObjectRead)

@@ -207,8 +207,11 @@ def _parse(value: str) -> datetime:
         raise RemoteError(f"X-TAXII-Date-Added-Last is not a timestamp: {value[:60]!r}") from exc
 
 
-def pull(session: Session, link: FederationLink, remote: Remote) -> Iterator[Step]:
-    """Store what the remote has added since the checkpoint; one step per page."""
+def pull(
+    session: Session, link: FederationLink, remote: Remote, signed_objects_required: bool = False
+) -> Iterator[Step]:
+    """Store what the remote has added since the checkpoint; one step per page. A state
+    signature an object carries is checked here as on any submission."""
     collection = session.get(TaxiiCollection, link.collection_id)
     assert collection is not None  # the foreign key cascades
     params = {"limit": str(PULL_PAGE)}
@@ -224,7 +227,13 @@ def pull(session: Session, link: FederationLink, remote: Remote) -> Iterator[Ste
         if last is None:
             # Without it there is no checkpoint, and the next sync would fetch all again.
             raise RemoteError("the remote sent objects without X-TAXII-Date-Added-Last")
-        result = service.receive(session, collection, objects, origin=link.name)
+        result = service.receive(
+            session,
+            collection,
+            objects,
+            origin=link.name,
+            signed_objects_required=signed_objects_required,
+        )
         link.pulled_until = _parse(last)
         session.flush()
         yield Step(
@@ -308,14 +317,16 @@ def sync(
     link: FederationLink,
     remote: Remote | None = None,
     node_key: Ed25519PrivateKey | None = None,
+    signed_objects_required: bool = False,
 ) -> Iterator[Step]:
     """Pull, then push, as the link says; the caller commits after each step. ``node_key``
     signs the pushes; without it they go unsigned, which a receiving node refuses unless its
-    operator allows unsigned submissions."""
+    operator allows unsigned submissions. ``signed_objects_required``: this node's rule on
+    objects their state did not sign."""
     ensure_role(actor, Role.admin)
     remote = remote or TaxiiRemote(link)
     if link.pull:
-        yield from pull(session, link, remote)
+        yield from pull(session, link, remote, signed_objects_required)
     if link.push:
         yield from push(session, link, remote, node_key)
     link.last_sync_at = datetime.now(UTC)

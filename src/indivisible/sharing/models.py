@@ -197,6 +197,10 @@ class StixObject(Base):
     origin_node: Mapped[str | None] = mapped_column(String(80))
     # The push it came in, when a linked node's account posted it.
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("push_receipt.id"))
+    # The state whose signature the object carries (sharing.signatures) and the key it was
+    # checked with when stored; null when it came unsigned.
+    signer_state: Mapped[str | None] = mapped_column(String(3))
+    signer_key: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_stix_object_stix_id", "stix_id"),

@@ -49,11 +49,13 @@ _FIELD = re.compile(r"\s*([a-z_]+)=([^;]*)")
 
 @dataclass(frozen=True)
 class Proof:
-    """What came with a node account's post: the signature header as sent (None: absent),
-    and this node's rule on unsigned submissions."""
+    """What came with a post: a node account's signature header as sent (None: absent), this
+    node's rule on unsigned pushes, and whether it takes only objects signed by their state
+    (``signatures``)."""
 
     header: str | None
     allow_unsigned: bool
+    signed_objects_required: bool = False
 
 
 def document(collection_id: str, signed_at: str, objects: list[Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -195,6 +196,10 @@ class VersionRead(BaseModel):
     submitter_state: str | None
     origin_node: str | None
     received: ReceiptRead | None = None
+    # The state whose signature the version carries, checked with this key when it was
+    # stored (sharing.signatures); null when it came unsigned.
+    signer_state: str | None = None
+    signer_key: str | None = None
 
 
 class ObjectPage(BaseModel):
@@ -208,3 +213,6 @@ class ObjectRead(BaseModel):
     object: dict[str, object]
     release: VersionRead
     history: list[VersionRead]
+    # The newest version's state signature as a block ``indivisible keys verify-item`` checks
+    # offline, with the signing state's public key; ``{"signed": false}`` when unsigned.
+    signature: dict[str, Any]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from indivisible import jsonio
 from indivisible.audit.service import record_change
+from indivisible.auth.models import StateKey
 from indivisible.auth.principal import Actor, Role
 from indivisible.errors import (
     BadRequest,
@@ -31,7 +32,7 @@ from indivisible.errors import (
 )
 from indivisible.i18n import _
 from indivisible.registry.models import Organisation, State
-from indivisible.sharing import correlation, paging, pushes, repository
+from indivisible.sharing import correlation, paging, pushes, repository, signatures
 from indivisible.sharing.markings import FEDERABLE, tlp_of
 from indivisible.sharing.models import (
     PushReceipt,
@@ -131,7 +132,7 @@ def submit(
     proof: pushes.Proof | None = None,
 ) -> SubmitResult:
     """Store each valid object with the release given (by default the collection's); refuse
-    each invalid one with its reason.
+    each invalid one with its reason, a state signature that does not verify included.
 
     One bad object does not stop the others. The valid ones are written in one statement.
     What a linked node's account posts is stored as received from that node: no submitting
@@ -143,11 +144,17 @@ def submit(
             _("Only a state's liaison officers submit objects on its behalf."),
             code="role_required",
         )
+    proof = proof or pushes.Proof(None, False)
     if actor.role is Role.node:
-        receipt = pushes.receive(
-            session, actor, collection.id, list(objects), proof or pushes.Proof(None, False)
+        receipt = pushes.receive(session, actor, collection.id, list(objects), proof)
+        return receive(
+            session,
+            collection,
+            objects,
+            origin=receipt.origin,
+            receipt=receipt.id,
+            signed_objects_required=proof.signed_objects_required,
         )
-        return receive(session, collection, objects, origin=receipt.origin, receipt=receipt.id)
     return _store(
         session,
         collection,
@@ -157,6 +164,7 @@ def submit(
         submitter_principal=actor.principal_id,
         origin=None,
         seen=repository.readable_by(actor, date.today()),
+        signed_objects_required=proof.signed_objects_required,
     )
 
 
@@ -166,6 +174,7 @@ def receive(
     objects: Sequence[Any],
     origin: str,
     receipt: int | None = None,
+    signed_objects_required: bool = False,
 ) -> SubmitResult:
     """Store objects that came from the linked node ``origin`` with the collection's release;
     ``receipt``: the push they came in (none when this node pulled them).
@@ -184,6 +193,7 @@ def receive(
         # A linked node may read what federates, and knows what it sent before.
         seen=or_(repository.federable(), StixObject.origin_node == origin),
         receipt=receipt,
+        signed_objects_required=signed_objects_required,
     )
 
 
@@ -197,6 +207,7 @@ def _store(
     origin: str | None,
     seen: ColumnElement[bool],
     receipt: int | None = None,
+    signed_objects_required: bool = False,
 ) -> SubmitResult:
     """``seen``: which stored versions the submitter may see. A version it may see again is a
     retry (or a re-share of what it was given), answered "already stored" and not stored
@@ -204,7 +215,11 @@ def _store(
     "already stored" there would tell it that a version it was never released exists. So an id
     and version are unique within a collection among what one submitter may see, and a reader
     who may see two submitters' claims to the same version gets both, each with its own
-    submitter and release."""
+    submitter and release.
+
+    An object that carries its state's signature is stored only if the signature verifies
+    against that state's keys here (``signatures``), whoever submits it: a liaison officer
+    sharing again what another state signed, or a linked node forwarding it."""
     # Imported here: the OASIS validator takes over a second to import (its JSON Schema
     # formats build a grammar), which every CLI command would pay; the node imports it when
     # it starts (app.py), so no request does.
@@ -212,10 +227,15 @@ def _store(
 
     group_id = _check_release(session, release)
     result = SubmitResult()
-    valid: list[tuple[dict[str, Any], str | None, datetime | None]] = []
+    valid: list[tuple[dict[str, Any], str | None, datetime | None, signatures.Claim | None]] = []
+    now = datetime.now(UTC)
     for obj in objects:
         version = _version_text(obj)
         errors = validation.errors(obj)
+        claim: signatures.Claim | None = None
+        if not errors:
+            claim, refused = signatures.check(session, obj, now, required=signed_objects_required)
+            errors = [refused] if refused else []
         if errors:
             stix_id = obj.get("id") if isinstance(obj, dict) else None
             result.failures.append(
@@ -226,14 +246,16 @@ def _store(
                 )
             )
             continue
-        valid.append((obj, version, _timestamp(version)))
+        valid.append((obj, version, _timestamp(version), claim))
     _serialise_writers(session)
-    stored = _stored_versions(session, collection.id, [obj["id"] for obj, _v, _m in valid], seen)
+    stored = _stored_versions(
+        session, collection.id, [obj["id"] for obj, _v, _m, _c in valid], seen
+    )
     # One look at the newest date_added per submission; each stored object takes the next tick.
     date_added = _first_date_added(session)
     rows: list[dict[str, Any]] = []
     found: list[set[correlation.Observable]] = []
-    for obj, version, modified in valid:
+    for obj, version, modified, claim in valid:
         key = (obj["id"], _utc_or_none(modified))
         if key in stored:
             # The same version again: TAXII clients retry, and a retry must not fail.
@@ -263,6 +285,8 @@ def _store(
                 "federate": release.federate and tlp in FEDERABLE,
                 "origin_node": origin,
                 "receipt_id": receipt,
+                "signer_state": claim.state if claim else None,
+                "signer_key": claim.key_id if claim else None,
             }
         )
         found.append(correlation.observables(obj))
@@ -1191,6 +1215,8 @@ def version_read(session: Session, row: StixObject) -> VersionRead:
         received=_receipt_read(session.get(PushReceipt, row.receipt_id))
         if row.receipt_id is not None
         else None,
+        signer_state=row.signer_state,
+        signer_key=row.signer_key,
     )
 
 
@@ -1213,10 +1239,16 @@ def object_view(session: Session, actor: Actor, stix_id: str) -> ObjectRead:
     if not rows:
         raise NotFound(_("No object {id}."), code="unknown_object", params={"id": stix_id[:300]})
     newest = max(rows, key=lambda r: (as_utc(r.modified or r.date_added), as_utc(r.date_added)))
+    body = json.loads(newest.body)
+    key = session.get(StateKey, newest.signer_key) if newest.signer_key else None
     return ObjectRead(
-        object=json.loads(newest.body),
+        object=body,
         release=version_read(session, newest),
         history=[version_read(session, r) for r in rows],
+        # Only a signature checked when it was stored is shown as one.
+        signature=signatures.block(body, key.public_key if key else None)
+        if newest.signer_state
+        else {"signed": False, "stix_id": newest.stix_id},
     )
 
 

@@ -27,7 +27,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
 from indivisible.errors import InvalidInput, NotFound, PermissionDenied
 from indivisible.i18n import _
-from indivisible.sharing import repository, service
+from indivisible.sharing import pushes, repository, service
 from indivisible.sharing.models import StixObject, TaxiiCollection
 from indivisible.sharing.schemas import (
     CollectionCreate,
@@ -126,14 +126,17 @@ def import_bundle(
     release: Release | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    signed_objects_required: bool = False,
 ) -> SubmitResult:
     """Submits the objects to a collection in chunks, with the release given (by default the
     collection's). Each invalid object is refused with its reason and the others are stored;
-    an object version stored before is a success with the message "already stored"."""
+    an object version stored before is a success with the message "already stored".
+    ``signed_objects_required``: the node's rule on objects their state did not sign."""
+    proof = pushes.Proof(None, False, signed_objects_required)
     result = SubmitResult()
     submitted = False
     for part in _chunks(objects, max(chunk, 1)):
-        outcome = service.submit(session, actor, collection, part, release)
+        outcome = service.submit(session, actor, collection, part, release, proof)
         result.successes.extend(outcome.successes)
         result.failures.extend(outcome.failures)
         submitted = True
@@ -141,7 +144,7 @@ def import_bundle(
             progress(len(part))
     if not submitted:
         # Nothing to store, but who submits and the release are still checked.
-        service.submit(session, actor, collection, [], release)
+        service.submit(session, actor, collection, [], release, proof)
     return result
 
 
@@ -274,6 +277,7 @@ def import_medallion(
     organisation: str | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    signed_objects_required: bool = False,
 ) -> list[MedallionCollection]:
     """Creates one collection (as ``creator``) per collection of a medallion data file and
     submits its objects as ``actor``, a liaison officer.
@@ -320,7 +324,13 @@ def import_medallion(
             session.flush()
         entry.collection_id = made.id
         entry.result = import_bundle(
-            session, actor, made, entry.objects, chunk=chunk, progress=progress
+            session,
+            actor,
+            made,
+            entry.objects,
+            chunk=chunk,
+            progress=progress,
+            signed_objects_required=signed_objects_required,
         )
     return found
 

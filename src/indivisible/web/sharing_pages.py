@@ -18,7 +18,7 @@ from indivisible.auth.principal import Actor
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
-from indivisible.sharing import repository, service
+from indivisible.sharing import repository, service, signatures
 from indivisible.sharing.markings import Tlp
 from indivisible.sharing.schemas import Distribution, GroupCreate, MemberCreate, Release
 from indivisible.web.pages import LABELS, Page, WebPage
@@ -188,6 +188,11 @@ async def submit(page: WebPage, session: DbSession) -> Response:
     errors: dict[str, str] = {}
     if not values.get("name", "").strip():
         errors["name"] = page.gettext(_("A name is required."))
+        return _submit_form(page, session, values, errors, status=422)
+    if page.request.app.state.settings.signed_objects_required:
+        # A form cannot sign, and this node takes only objects their state signed.
+        refusal = page.gettext(signatures.REASONS["required"])
+        errors["form"] = refusal.format(extension=signatures.EXTENSION)
         return _submit_form(page, session, values, errors, status=422)
     try:
         release = Release(
