@@ -787,6 +787,8 @@ RU = {
     "The signature does not match the object: it was changed after {state} signed it, or signed with another key.": "Подпись не соответствует объекту: он изменён после подписи {state} или подписан другим ключом.",
     "The state signature extension needs state, key_id, signed_at and signature, each a string.": "Расширению подписи государства нужны state, key_id, signed_at и signature, каждое — строка.",
     "This node accepts only objects signed by their state (the {extension} extension).": "Этот узел принимает только объекты, подписанные своим государством (расширение {extension}).",
+    "A checkpoint only moves back: this link has pulled up to {until}.": "Контрольная точка сдвигается только назад: эта связь уже получила данные до {until}.",
+    "The time needs its offset from UTC, e.g. 2026-12-01T00:00:00Z.": "Укажите время со смещением от UTC, например 2026-12-01T00:00:00Z.",
 }
 
 ZH = {
@@ -1562,6 +1564,8 @@ ZH = {
     "The signature does not match the object: it was changed after {state} signed it, or signed with another key.": "签名与对象不符：对象在 {state} 签名后被更改，或使用了其他密钥签名。",
     "The state signature extension needs state, key_id, signed_at and signature, each a string.": "国家签名扩展需要 state、key_id、signed_at 和 signature，均为字符串。",
     "This node accepts only objects signed by their state (the {extension} extension).": "本节点只接受由其国家签名的对象（{extension} 扩展）。",
+    "A checkpoint only moves back: this link has pulled up to {until}.": "检查点只能向后移动：此链接已拉取到 {until}。",
+    "The time needs its offset from UTC, e.g. 2026-12-01T00:00:00Z.": "时间需带有相对 UTC 的偏移，例如 2026-12-01T00:00:00Z。",
 }
 
 

@@ -5,6 +5,7 @@ collection (the live two-node test is in test_federation_live.py)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from indivisible.auth import service as auth_service
 from indivisible.auth import signing
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate
-from indivisible.errors import Conflict, InvalidInput, PermissionDenied
+from indivisible.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from indivisible.sharing import federation, pushes, service
 from indivisible.sharing.models import StixObject, TaxiiCollection
 from indivisible.sharing.schemas import (
@@ -121,6 +122,25 @@ def test_links_are_managed_by_the_operator_and_checked(db: Session) -> None:
         LinkCreate(name="c", url="ftp://x/collections/y/", collection=local.id, secret="t")
     with pytest.raises(ValidationError, match="cannot go to linked nodes"):
         Release(distribution=Distribution.submitter, federate=True)
+    # The pull checkpoint moves back only, with a time that says its offset, by the operator.
+    pulled = datetime(2026, 12, 1, tzinfo=UTC)
+    link.pulled_until = pulled
+    with pytest.raises(PermissionDenied):
+        federation.rewind(db, KAZ, "sco-node", None)
+    with pytest.raises(InvalidInput) as forward:
+        federation.rewind(db, CONSOLE, "sco-node", pulled + timedelta(days=1))
+    assert (forward.value.code, forward.value.field) == ("rewind_forward", "since")
+    with pytest.raises(InvalidInput) as naive:
+        federation.rewind(db, CONSOLE, "sco-node", datetime(2026, 11, 1))
+    assert naive.value.code == "naive_time"
+    with pytest.raises(NotFound):
+        federation.rewind(db, CONSOLE, "no-such-link", None)
+    earlier = pulled - timedelta(days=3)
+    assert (
+        service.as_utc(federation.rewind(db, CONSOLE, "sco-node", earlier).pulled_until or pulled)
+        == earlier
+    )
+    assert federation.rewind(db, CONSOLE, "sco-node", None).pulled_until is None
     federation.remove_link(db, CONSOLE, "sco-node")
     assert federation.links(db, CONSOLE) == []
 

@@ -22,13 +22,14 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from indivisible.auth import service as auth_service
+from indivisible.auth import signing
 from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import PrincipalCreate, TokenCreate
 from indivisible.cli import app as cli
 from indivisible.db import make_engine, make_session_factory, unit_of_work
 from indivisible.migrate import upgrade
 from indivisible.registry import loader
-from indivisible.sharing import federation, service
+from indivisible.sharing import federation, service, signatures
 from indivisible.sharing.models import FederationLink, StixObject
 from indivisible.sharing.schemas import CollectionCreate, Distribution, Grant, Grantee, Release
 from tests.conftest import BACKENDS, POSTGRES_ENV, _drop_postgres_database, _postgres_database
@@ -324,3 +325,74 @@ def test_a_failing_link_is_reported_and_keeps_its_checkpoint(
     listed = run("link", "list", "--json", "--database-url", sco.url)
     assert [row["name"] for row in json.loads(listed.stdout)] == ["csto"]
     assert "not-a-token" not in listed.stdout
+
+
+def test_a_state_signature_crosses_nodes_and_the_forwarding_node_cannot_forge_one(
+    nodes: tuple[Node, Node, str, str], tmp_path: Path
+) -> None:
+    """KAZ signs two objects on the CSTO node; that node's operator then changes one in its
+    own database. The SCO node refuses both until its operator adopts KAZ's keys from the CSTO
+    node's list, then pulls again: the genuine one arrives signed by KAZ, the changed one is
+    refused for the change."""
+    csto, sco, csto_base, _sco_base = nodes
+    private = signing.load_private(signing.generate()[0])
+    kaz = {"Authorization": f"Bearer {csto.tokens['kaz-liaison']}"}
+    registered = requests.post(
+        f"{csto_base}/api/v1/auth/keys",
+        json={"public_key": signing.public_b64(private)},
+        headers=kaz,
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    genuine = signatures.sign(private, "KAZ", indicator("kaz-signed", GREEN))
+    changed = signatures.sign(private, "KAZ", indicator("kaz-changed", GREEN))
+    sent = requests.post(
+        f"{csto_base}/api/v1/sharing/objects",
+        json={
+            "collection": csto.collection,
+            "objects": [genuine, changed],
+            "release": {"distribution": "node", "federate": True},
+        },
+        headers=kaz,
+        timeout=30,
+    )
+    assert sent.status_code == 200 and sent.json()["failures"] == [], sent.text
+    with unit_of_work(make_session_factory(csto.engine)) as session:
+        row = session.scalars(select(StixObject).where(StixObject.stix_id == changed["id"])).one()
+        row.body = json.dumps({**changed, "pattern": "[domain-name:value = 'elsewhere.example']"})
+
+    remote = f"{csto_base}/taxii2/node/collections/{csto.collection}/"
+    added = run(
+        "link", "add", "csto", "--url", remote, "--collection", sco.collection,
+        "--token", csto.tokens["sco"], "--database-url", sco.url,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    before = run("sync", "--json", "--database-url", sco.url)
+    report = json.loads(before.stdout)[0]
+    assert report["pulled"] == 0, report
+    assert [f["id"] for f in report["failures"]] == [genuine["id"], changed["id"]]
+    assert all("of KAZ is registered on this node" in f["message"] for f in report["failures"])
+
+    listing = requests.get(
+        f"{csto_base}/api/v1/auth/keys",
+        params={"state": "KAZ"},
+        headers={"Authorization": f"Bearer {csto.tokens['sco']}"},
+        timeout=30,
+    )
+    assert listing.status_code == 200, listing.text
+    path = tmp_path / "csto-keys.json"
+    path.write_text(listing.text)
+    adopted = run("keys", "adopt", str(path), "--source", "CSTO node", "--database-url", sco.url)
+    assert adopted.exit_code == 0, adopted.output
+    rewound = run("link", "rewind", "csto", "--database-url", sco.url)
+    assert rewound.exit_code == 0, rewound.output
+
+    after = run("sync", "--json", "--database-url", sco.url)
+    report = json.loads(after.stdout)[0]
+    assert report["pulled"] == 1, report
+    [refused] = report["failures"]
+    assert refused["id"] == changed["id"] and "does not match the object" in refused["message"]
+    on_sco = sco.stored()
+    assert set(on_sco) == {"kaz-signed"}
+    assert (on_sco["kaz-signed"].origin_node, on_sco["kaz-signed"].signer_state) == ("csto", "KAZ")
+    assert json.loads(on_sco["kaz-signed"].body) == genuine

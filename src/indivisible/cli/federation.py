@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -166,6 +167,25 @@ def remove(name: str, database_url: str | None = DatabaseOption) -> None:
     console.print(f"Removed link {name}")
 
 
+@link_app.command("rewind")
+def rewind(
+    name: str,
+    since: datetime | None = typer.Option(
+        None,
+        "--since",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"],
+        help="Pull again what the remote added after this time (with its UTC offset); "
+        "default: everything.",
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Move a link's pull checkpoint back, so that the next sync fetches again what objects
+    were refused for (a state's keys adopted since, say); stored ones stay stored once."""
+    with transaction(database_url) as session:
+        federation.rewind(session, Actor.console("link-rewind"), name, since)
+    console.print(f"Link {name} will pull again from {since.isoformat() if since else 'the start'}")
+
+
 def sync(
     link: str | None = typer.Option(None, "--link", help="Only this link (default: all)."),
     database_url: str | None = DatabaseOption,
@@ -223,7 +243,12 @@ def sync(
                         session.commit()
     finally:
         engine.dispose()
-    if not emit([asdict(r) for r in reports], as_json):
+    # The refusals as objects: asdict leaves pydantic models as they are, which JSON can't hold.
+    shown = [
+        {**asdict(r), "failures": [f.model_dump(exclude_none=True) for f in r.failures]}
+        for r in reports
+    ]
+    if not emit(shown, as_json):
         table = Table("link", "pulled", "pushed", "already here", "refused", "error")
         for r in reports:
             table.add_row(

@@ -165,6 +165,33 @@ def remove_link(session: Session, actor: Actor, name: str) -> None:
     session.flush()
 
 
+def rewind(session: Session, actor: Actor, name: str, since: datetime | None) -> FederationLink:
+    """Move a link's pull checkpoint back (to ``since``, or to the start), so that the next sync
+    fetches again what the remote added after it: after adopting a state's keys, say, objects
+    refused for want of them come in. What was stored already is answered "already stored"."""
+    [link] = links(session, actor, name)
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput(
+            _("The time needs its offset from UTC, e.g. 2026-12-01T00:00:00Z."),
+            code="naive_time",
+            field="since",
+        )
+    if (
+        since is not None
+        and link.pulled_until is not None
+        and since > service.as_utc(link.pulled_until)
+    ):
+        raise InvalidInput(
+            _("A checkpoint only moves back: this link has pulled up to {until}."),
+            code="rewind_forward",
+            field="since",
+            params={"until": service.as_utc(link.pulled_until).isoformat()},
+        )
+    link.pulled_until = since
+    session.flush()
+    return link
+
+
 # --- Sync ------------------------------------------------------------------------------------
 
 
