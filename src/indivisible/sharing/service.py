@@ -736,10 +736,10 @@ def _page(
 ) -> Page:
     key = paging.node_key(session)
     after = paging.read(key, request.next, scope, request.digest) if request.next else None
-    stmt = repository.page(
+    stmt, params = repository.page(
         actor, on or date.today(), collection_id, request.filters, after, request.limit
     )
-    rows = [StoredVersion(*row) for row in session.execute(stmt)]
+    rows = [StoredVersion(*row) for row in session.execute(stmt, params)]
     more = len(rows) > request.limit
     rows = rows[: request.limit]
     token = None
@@ -853,7 +853,7 @@ def delete_object(
     """Deletes the matching versions; only the state that submitted a version may delete it."""
     access_to(session, actor, root, collection_id, need="write")
     _require_visible(session, actor, collection_id, stix_id)
-    stmt = repository.page(
+    stmt, params = repository.page(
         actor,
         date.today(),
         collection_id,
@@ -861,7 +861,7 @@ def delete_object(
         None,
         MAX_PAGE * 100,
     )
-    rows = [StoredVersion(*row) for row in session.execute(stmt)]
+    rows = [StoredVersion(*row) for row in session.execute(stmt, params)]
     if any(row.submitter_state != actor.state_code for row in rows):
         raise PermissionDenied(
             _("Only the state that submitted an object may delete it."), code="not_submitter"
