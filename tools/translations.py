@@ -789,6 +789,8 @@ RU = {
     "This node accepts only objects signed by their state (the {extension} extension).": "Этот узел принимает только объекты, подписанные своим государством (расширение {extension}).",
     "A checkpoint only moves back: this link has pulled up to {until}.": "Контрольная точка сдвигается только назад: эта связь уже получила данные до {until}.",
     "The time needs its offset from UTC, e.g. 2026-12-01T00:00:00Z.": "Укажите время со смещением от UTC, например 2026-12-01T00:00:00Z.",
+    "Key {id} was adopted by that node too: adopt it from the node where its state registered it.": "Ключ {id} тот узел тоже принял от другого: принимайте его с узла, где государство его зарегистрировало.",
+    "Key {key} was adopted from another node: it checks what linked nodes forward, not submissions made here. Register a key on this node.": "Ключ {key} принят с другого узла: им проверяется то, что пересылают связанные узлы, но не представления, сделанные здесь. Зарегистрируйте ключ на этом узле.",
 }
 
 ZH = {
@@ -1566,6 +1568,8 @@ ZH = {
     "This node accepts only objects signed by their state (the {extension} extension).": "本节点只接受由其国家签名的对象（{extension} 扩展）。",
     "A checkpoint only moves back: this link has pulled up to {until}.": "检查点只能向后移动：此链接已拉取到 {until}。",
     "The time needs its offset from UTC, e.g. 2026-12-01T00:00:00Z.": "时间需带有相对 UTC 的偏移，例如 2026-12-01T00:00:00Z。",
+    "Key {id} was adopted by that node too: adopt it from the node where its state registered it.": "密钥 {id} 也是该节点从别处采纳的：请从其国家登记该密钥的节点采纳。",
+    "Key {key} was adopted from another node: it checks what linked nodes forward, not submissions made here. Register a key on this node.": "密钥 {key} 采纳自其他节点：它只用于核验关联节点转发的内容，不用于在此提交的材料。请在本节点登记密钥。",
 }
 
 

@@ -502,12 +502,13 @@ def test_an_older_backup_is_restored_at_its_revision_then_upgraded(
 ) -> None:
     """A backup made at revision 0015: before migrations 0016 (submission_signature), 0017
     (a version unique in its collection again), 0018 (push_receipt, a node account's key,
-    an object's receipt) and 0020 (an object's state signature)."""
+    an object's receipt), 0020 (an object's state signature) and 0021 (a key's adoption)."""
     node = nodes("sqlite")
     later_tables = {"submission_signature", "push_receipt"}
     later_columns = {
         "principal": {"node_public_key"},
         "stix_object": {"receipt_id", "signer_state", "signer_key"},
+        "state_key": {"adopted_from"},
     }
     columns = {t: columns_of(node.backup, t) for t in later_columns}
 

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from indivisible.auth import keys, signing, submissions
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor, Role
-from indivisible.auth.schemas import KeyCreate, KeyEnd, KeyRead
+from indivisible.auth.schemas import KeyCreate, KeyEnd, KeyRead, SubmissionSignatureIn
 from indivisible.cli import app as cli
 from indivisible.errors import InvalidInput, PermissionDenied
 from indivisible.sharing import pushes, service, signatures
@@ -257,6 +257,28 @@ def test_the_operator_adopts_another_nodes_state_keys_and_their_revocations(
     # A signature made a month ago, before this node knew the key, verifies now.
     assert len(service.submit(db, KGZ, shared, [older]).successes) == 1
     assert rows(db, older["id"])[0].signer_state == "UZB"
+
+    # The adopted key checks what linked nodes forward, never a submission made here: the
+    # operator cannot sign for a state by adopting a key.
+    [key] = keys.keys(db, "UZB")
+    assert key.adopted_from == "UZB's node, key list of today"
+    assert keys.read(key).adopted_from == key.adopted_from
+    body = submissions.sign_body(home, "cbm.notification", "UZB", {"kind": "exercise"})
+    with pytest.raises(InvalidInput) as adopted:
+        submissions.attest(
+            db,
+            Actor(label="uzb", role=Role.liaison, principal_id=None, state_code="UZB"),
+            kind="cbm.notification",
+            subject_key="1",
+            state="UZB",
+            signature=SubmissionSignatureIn.model_validate(body["signature"]),
+            submission=submissions.Submission(body=body, allow_unsigned=False),
+        )
+    assert adopted.value.code == "signature_adopted"
+    # Trust does not chain: a key another node adopted is not adopted from it.
+    with pytest.raises(InvalidInput) as chained:
+        keys.adopt(db, CONSOLE, [keys.read(key)], "a third node")
+    assert chained.value.field == "keys[0].adopted_from"
 
     revoked = datetime.now(UTC) - timedelta(days=1)
     keys.adopt(db, CONSOLE, [listed.model_copy(update={"revoked_at": revoked, "revocation_reason": "lost"})], "again")  # fmt: skip

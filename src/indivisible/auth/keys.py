@@ -38,6 +38,7 @@ def read(key: StateKey) -> KeyRead:
         valid_to=as_utc(key.valid_to),
         revoked_at=as_utc(key.revoked_at),
         revocation_reason=key.revocation_reason,
+        adopted_from=key.adopted_from,
     )
 
 
@@ -100,6 +101,14 @@ def adopt(session: Session, actor: Actor, listed: list[KeyRead], source: str) ->
                 field=f"{field}.id",
                 params={"id": entry.id[:40]},
             )
+        if entry.adopted_from is not None:
+            # Trust does not chain: a key comes from the node where its state registered it.
+            raise InvalidInput(
+                _("Key {id} was adopted by that node too: adopt it from the node where its state registered it."),
+                code="key_adopted_there",
+                field=f"{field}.adopted_from",
+                params={"id": entry.id[:40]},
+            )  # fmt: skip
         if session.get(State, entry.state) is None:
             raise InvalidInput(
                 _("No state {state} in the registry."),
@@ -117,6 +126,7 @@ def adopt(session: Session, actor: Actor, listed: list[KeyRead], source: str) ->
                 valid_from=entry.valid_from,
                 registered_at=datetime.now(UTC),
                 registered_by=actor.principal_id,
+                adopted_from=source,
             )
             session.add(key)
         elif key.state_code != entry.state:
@@ -190,9 +200,11 @@ def keys(session: Session, state: str | None) -> list[StateKey]:
     return list(session.scalars(stmt))
 
 
-def check(session: Session, data: SignatureCheck) -> SignatureVerdict:
+def check(session: Session, data: SignatureCheck, *, adopted: bool = True) -> SignatureVerdict:
     """Whether ``data.state`` signed the document with a key of its own that was valid at
-    ``signed_at`` (not before its registration, not after its retirement or revocation)."""
+    ``signed_at`` (not before its registration, not after its retirement or revocation).
+    ``adopted``: whether a key the operator adopted from another node counts (not for
+    submissions made here)."""
     key_id = data.signature.key_id
 
     def verdict(reason: str) -> SignatureVerdict:
@@ -205,6 +217,8 @@ def check(session: Session, data: SignatureCheck) -> SignatureVerdict:
         return verdict("unknown_key")
     if key.state_code != data.state:
         return verdict("other_state")
+    if key.adopted_from is not None and not adopted:
+        return verdict("adopted")
     at = data.signed_at.astimezone(UTC)
     # A minute of clock skew between the signer and the node.
     if at < (as_utc(key.valid_from) or at) - timedelta(minutes=1):

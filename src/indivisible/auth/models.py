@@ -80,6 +80,10 @@ class StateKey(Base):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
+    # Where the operator adopted the key from (another node's key list, ``keys.adopt``); null
+    # when the state's liaison officer registered it here. An adopted key checks what linked
+    # nodes forward, never a submission made on this node: the operator cannot sign for a state.
+    adopted_from: Mapped[str | None] = mapped_column(Text)
 
 
 class SubmissionSignature(Base):

@@ -79,6 +79,8 @@ class KeyRead(BaseModel):
     valid_to: StoredMoment | None
     revoked_at: StoredMoment | None
     revocation_reason: str | None
+    # Where the operator adopted it from; null when the state registered it on this node.
+    adopted_from: str | None = None
 
 
 class DetachedSignature(Input):
@@ -99,7 +101,7 @@ class SignatureCheck(Input):
 
 class SignatureVerdict(BaseModel):
     valid: bool
-    # ok | unknown_key | other_state | not_yet_valid | retired | revoked | bad_signature
+    # ok | unknown_key | other_state | adopted | not_yet_valid | retired | revoked | bad_signature
     reason: str
     key_id: str
     state: str

@@ -44,6 +44,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 REASONS = {
     "unknown_key": _("No key {key} is registered."),
     "other_state": _("Key {key} is not one of {state}'s keys."),
+    "adopted": _("Key {key} was adopted from another node: it checks what linked nodes forward, not submissions made here. Register a key on this node."),
     "not_yet_valid": _("Key {key} was not yet registered when this was signed."),
     "retired": _("Key {key} was retired before this was signed."),
     "revoked": _("Key {key} was revoked before this was signed."),
@@ -165,6 +166,7 @@ def attest(
             signature=DetachedSignature(key_id=signature.key_id, signature=signature.signature),
             signed_at=signed_at,
         ),
+        adopted=False,
     )
     if not verdict.valid:
         raise InvalidInput(

@@ -26,6 +26,14 @@ def _json(path: Path, what: str) -> Any:
         raise typer.Exit(2) from exc
 
 
+def _private_key(path: Path) -> Any:
+    try:
+        return signing.load_private(path.read_bytes())
+    except signing.BadKey as exc:
+        err_console.print(f"[red]error[/red] (--key): {exc}")
+        raise typer.Exit(2) from exc
+
+
 @app.command("generate")
 def generate(
     out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM)."),
@@ -52,11 +60,7 @@ def sign(
     ),
 ) -> None:
     """Print a detached signature of the document's canonical form (RFC 8785)."""
-    try:
-        private = signing.load_private(key.read_bytes())
-    except signing.BadKey as exc:
-        err_console.print(f"[red]error[/red] (--key): {exc}")
-        raise typer.Exit(2) from exc
+    private = _private_key(key)
     try:
         signed = signing.sign(private, _json(document, "document"))
     except ValueError as exc:
@@ -112,11 +116,7 @@ def sign_objects(
     a node checks when it stores the object, and every node it is forwarded to)."""
     from indivisible.sharing import signatures
 
-    try:
-        private = signing.load_private(key.read_bytes())
-    except signing.BadKey as exc:
-        err_console.print(f"[red]error[/red] (--key): {exc}")
-        raise typer.Exit(2) from exc
+    private = _private_key(key)
     if not (len(state) == 3 and state.isascii() and state.isupper()):
         err_console.print("[red]error[/red] (--state): an ISO 3166-1 alpha-3 code, e.g. KAZ")
         raise typer.Exit(2)
