@@ -152,6 +152,12 @@ def _other_state_named(db: Session, k: Ed25519PrivateKey, obj: dict[str, Any]) -
     return signed
 
 
+def _member_added(db: Session, k: Ed25519PrivateKey, obj: dict[str, Any]) -> dict[str, Any]:
+    signed = signatures.sign(k, "KAZ", obj)
+    signed["extensions"][signatures.EXTENSION]["note"] = "added by a forwarding node"
+    return signed
+
+
 def _bad_key_id(db: Session, k: Ed25519PrivateKey, obj: dict[str, Any]) -> dict[str, Any]:
     signed = signatures.sign(k, "KAZ", obj)
     signed["extensions"][signatures.EXTENSION]["key_id"] = "not hex"
@@ -169,6 +175,7 @@ REFUSED: dict[str, tuple[Forge, str]] = {
     "a signature block without its signature": (_signature_missing, "needs state, key_id"),
     "another state named in the block": (_other_state_named, "is not one of KGZ's keys"),
     "a key id of the wrong shape": (_bad_key_id, "needs state, key_id"),
+    "a member added to the signature block": (_member_added, "and nothing else"),
 }
 
 

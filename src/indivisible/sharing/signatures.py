@@ -49,7 +49,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 _FIELDS = ("state", "key_id", "signed_at", "signature")
 
 REASONS = {
-    "malformed": _("The state signature extension needs state, key_id, signed_at and signature, each a string."),
+    "malformed": _("The state signature extension needs state, key_id, signed_at and signature, each a string, and nothing else."),
     "signed_in_future": _("Signed in the future: check the signing machine's clock."),
     "not_canonical": _("The object cannot be put in canonical form (RFC 8785), so no signature can cover it."),
     "unknown_key": _("No key {key} of {state} is registered on this node."),
@@ -121,7 +121,14 @@ def claim(obj: dict[str, Any]) -> Claim | str | None:
     if not isinstance(extensions, dict) or EXTENSION not in extensions:
         return None
     block = extensions[EXTENSION]
-    if not isinstance(block, dict) or not all(isinstance(block.get(f), str) for f in _FIELDS):
+    # Exactly these members: the signature does not cover its own block, so anything added to
+    # it would travel with the object looking signed.
+    if (
+        not isinstance(block, dict)
+        or block.keys() != {"extension_type", *_FIELDS}
+        or block["extension_type"] != "property-extension"
+        or not all(isinstance(block[f], str) for f in _FIELDS)
+    ):
         return "malformed"
     return Claim(*(str(block[f]) for f in _FIELDS))
 
