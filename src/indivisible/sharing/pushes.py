@@ -16,7 +16,8 @@ so that it cannot be replayed into another collection, or long after. The receiv
 the document, key and signature as a receipt (``PushReceipt``), which anyone can check again
 offline (``indivisible keys verify-item``), and every object stored from the envelope points to
 it. What the node's objects say was written by states on the other node; the signature binds
-the node that forwarded them, not those states, whose keys the other node never holds.
+the node that forwarded them, not those states. Objects a state signed itself carry that
+signature inside them (``signatures``), and it is checked here too.
 """
 
 from __future__ import annotations
