@@ -257,7 +257,7 @@ def test_the_operator_adopts_another_nodes_state_keys_and_their_revocations(
         keys.adopt(db, CONSOLE, [listed.model_copy(update={"id": "0" * 32})], "test")
     assert mismatch.value.field == "keys[0].id"
     with pytest.raises(InvalidInput) as unknown:
-        keys.adopt(db, CONSOLE, [listed.model_copy(update={"state": "XXX"})], "test")
+        keys.adopt(db, CONSOLE, [listed.model_copy(update={"state": "QQQ"})], "test")
     assert unknown.value.field == "keys[0].state"
 
     keys.adopt(db, CONSOLE, [listed], "UZB's node, key list of today")

@@ -36,7 +36,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from indivisible.auth import keys, signing
+from indivisible.auth import keys, signing, submissions
 from indivisible.auth.schemas import DetachedSignature, SignatureCheck
 from indivisible.errors import InvalidInput
 from indivisible.i18n import _
@@ -53,10 +53,8 @@ REASONS = {
     "signed_in_future": _("Signed in the future: check the signing machine's clock."),
     "not_canonical": _("The object cannot be put in canonical form (RFC 8785), so no signature can cover it."),
     "unknown_key": _("No key {key} of {state} is registered on this node."),
-    "other_state": _("Key {key} is not one of {state}'s keys."),
-    "not_yet_valid": _("Key {key} was not yet registered when this was signed."),
-    "retired": _("Key {key} was retired before this was signed."),
-    "revoked": _("Key {key} was revoked before this was signed."),
+    # The key's own verdicts read as they do for submissions.
+    **{r: submissions.REASONS[r] for r in ("other_state", "not_yet_valid", "retired", "revoked")},
     "bad_signature": _("The signature does not match the object: it was changed after {state} signed it, or signed with another key."),
     "required": _("This node accepts only objects signed by their state (the {extension} extension)."),
 }  # fmt: skip
