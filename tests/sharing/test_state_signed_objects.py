@@ -6,6 +6,7 @@ state keys are adopted by the operator."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from indivisible.auth.principal import Actor, Role
 from indivisible.auth.schemas import KeyCreate, KeyEnd, KeyRead, SubmissionSignatureIn
 from indivisible.cli import app as cli
 from indivisible.errors import InvalidInput, PermissionDenied
+from indivisible.i18n import translations
 from indivisible.sharing import pushes, service, signatures
 from indivisible.sharing.models import StixObject, TaxiiCollection
 from tests.conftest import ACCOUNT_SPECS, Account
@@ -392,7 +394,21 @@ def test_a_node_that_requires_signed_objects_refuses_unsigned_ones_everywhere(
                   "distribution": "node"},
         )  # fmt: skip
         assert sent.status_code == 422
-        assert "accepts only objects signed by their state" in sent.text
+        # Under the form, not the pattern: the pattern is fine, the form cannot sign.
+        refusal = re.search(r'id="error-form">([^<]*)<', sent.text)
+        assert refusal is not None and "accepts only objects signed by their state" in refusal[1]
+        assert 'id="error-pattern"' not in sent.text
+        client.cookies.set("indivisible_lang", "ru")
+        in_russian = client.post(
+            "/sharing/submit",
+            data={"csrf": csrf.group(1), "name": "Unsigned", "type": "indicator",
+                  "pattern": "[ipv4-addr:value = '198.51.100.7']", "collection": target.id,
+                  "distribution": "node"},
+        )  # fmt: skip
+        assert in_russian.status_code == 422
+        translated = translations("ru").gettext(signatures.REASONS["required"])
+        assert translated != signatures.REASONS["required"]
+        assert translated.format(extension=signatures.EXTENSION) in html.unescape(in_russian.text)
     finally:
         app.state.settings = original
     assert rows(db, plain["id"]) == []

@@ -51,6 +51,11 @@ class Outcome(BaseModel):
     id: str | None
     version: str | None = None
     message: str | None = None
+    # A refused state signature: the key of ``signatures.REASONS`` and what fills it in, so
+    # that a page can say it in the reader's language and by the right field. Not part of
+    # the TAXII status, whose message is in English.
+    signature_reason: str | None = Field(default=None, exclude=True)
+    signature_params: dict[str, str] = Field(default_factory=dict, exclude=True)
 
 
 class SubmitResult(BaseModel):

@@ -233,9 +233,10 @@ def _store(
         version = _version_text(obj)
         errors = validation.errors(obj)
         claim: signatures.Claim | None = None
+        refused: signatures.Refusal | None = None
         if not errors:
             claim, refused = signatures.check(session, obj, now, required=signed_objects_required)
-            errors = [refused] if refused else []
+            errors = [refused.text()] if refused else []
         if errors:
             stix_id = obj.get("id") if isinstance(obj, dict) else None
             result.failures.append(
@@ -243,6 +244,10 @@ def _store(
                     id=stix_id if isinstance(stix_id, str) else None,
                     version=version,
                     message="; ".join(errors),
+                    signature_reason=refused.reason if refused else None,
+                    signature_params={"key": refused.key, "state": refused.state}
+                    if refused
+                    else {},
                 )
             )
             continue

@@ -29,6 +29,7 @@ that cannot check a state's signature must not pass it on as that state's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,7 +142,7 @@ def _moment(text: str) -> datetime | None:
 
 def check(
     session: Session, obj: dict[str, Any], now: datetime, *, required: bool = False
-) -> tuple[Claim | None, str | None]:
+) -> tuple[Claim | None, Refusal | None]:
     """The state signature of an object a node is about to store, checked against the keys
     registered here: (the claim, None) when it verifies, (None, None) when the object is
     unsigned and may be, (None, the reason) when it must be refused."""
@@ -175,12 +176,23 @@ def check(
     return found, None
 
 
-def _message(reason: str, found: Claim | None) -> str:
-    return REASONS[reason].format(
-        key=found.key_id[:40] if found else "",
-        state=found.state[:10] if found else "",
-        extension=EXTENSION,
-    )
+@dataclass(frozen=True)
+class Refusal:
+    """Why an object's signature is refused: a key of ``REASONS`` and what fills it in."""
+
+    reason: str
+    key: str = ""
+    state: str = ""
+
+    def text(self, gettext: Callable[[str], str] = lambda message: message) -> str:
+        """The reason in words: in English for a TAXII status, translated for a page."""
+        return gettext(REASONS[self.reason]).format(
+            key=self.key, state=self.state, extension=EXTENSION
+        )
+
+
+def _message(reason: str, found: Claim | None) -> Refusal:
+    return Refusal(reason, found.key_id[:40] if found else "", found.state[:10] if found else "")
 
 
 def block(obj: dict[str, Any], public_key: str | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from indivisible.auth.principal import Actor
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
-from indivisible.sharing import repository, service, signatures
+from indivisible.sharing import pushes, repository, service, signatures
 from indivisible.sharing.markings import Tlp
 from indivisible.sharing.schemas import Distribution, GroupCreate, MemberCreate, Release
 from indivisible.web.pages import LABELS, Page, WebPage
@@ -189,11 +189,6 @@ async def submit(page: WebPage, session: DbSession) -> Response:
     if not values.get("name", "").strip():
         errors["name"] = page.gettext(_("A name is required."))
         return _submit_form(page, session, values, errors, status=422)
-    if page.request.app.state.settings.signed_objects_required:
-        # A form cannot sign, and this node takes only objects their state signed.
-        refusal = page.gettext(signatures.REASONS["required"])
-        errors["form"] = refusal.format(extension=signatures.EXTENSION)
-        return _submit_form(page, session, values, errors, status=422)
     try:
         release = Release(
             distribution=values.get("distribution", ""),
@@ -205,7 +200,10 @@ async def submit(page: WebPage, session: DbSession) -> Response:
         )
         collection = service.access_for_submission(session, actor, values.get("collection", ""))
         obj = _stix_object(values)
-        result = service.submit(session, actor, collection, [obj], release)
+        # A form cannot sign: on a node that takes only objects their state signed, the
+        # service refuses this one, and the page says why.
+        rule = pushes.Proof(None, False, page.request.app.state.settings.signed_objects_required)
+        result = service.submit(session, actor, collection, [obj], release, proof=rule)
     except ValidationError as exc:
         for err in exc.errors():
             where = str(err["loc"][0]) if err["loc"] else "distribution"
@@ -215,9 +213,14 @@ async def submit(page: WebPage, session: DbSession) -> Response:
         errors[exc.field or "form"] = exc.text(page.gettext)
         return _submit_form(page, session, values, errors, status=exc.status)
     if result.failures:
-        # The OASIS validator's message, shown by the field it is most likely about.
-        field = "pattern" if obj["type"] == "indicator" else "form"
-        errors[field] = result.failures[0].message or ""
+        failure = result.failures[0]
+        if failure.signature_reason:
+            # About the whole form, which cannot sign: in the reader's language.
+            refusal = signatures.Refusal(failure.signature_reason, **failure.signature_params)
+            errors["form"] = refusal.text(page.gettext)
+        else:
+            # The OASIS validator's message, shown by the field it is most likely about.
+            errors["pattern" if obj["type"] == "indicator" else "form"] = failure.message or ""
         return _submit_form(page, session, values, errors, status=422)
     return RedirectResponse(f"/sharing/objects/{obj['id']}", status_code=303)
 
