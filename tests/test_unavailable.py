@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from indivisible import db
 from indivisible.app import _every, create_app
 from indivisible.cbm.models import Notification
 from indivisible.config import Settings
@@ -275,6 +276,39 @@ def test_a_connection_killed_mid_transaction_leaves_the_pool_healthy(
         for _ in range(3):
             terminate()
             assert client.get("/api/v1/test-only/read").status_code == 200
+
+
+def test_a_pooled_connection_is_asked_only_after_being_idle_long(
+    postgres_node: tuple[FastAPI, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip to check a connection used a moment ago (its socket shows a server that
+    dropped it, as the test above proves); one idle past the limit is asked, and replaced
+    when the server does not answer."""
+    app, _admin = postgres_node
+    engine: Engine = app.state.engine
+    asked: list[bool] = []
+    answers = iter([False, True, True, True])
+
+    def ping(_dbapi_connection: Any) -> bool:
+        answered = next(answers)
+        asked.append(answered)
+        if not answered:
+            raise psycopg.OperationalError("no answer")
+        return True
+
+    monkeypatch.setattr(engine.dialect, "do_ping", ping)
+
+    def backend() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+    first = backend()
+    assert backend() == first and asked == []
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    # Asked, no answer: a new connection (asked in turn, as it is not used yet) instead.
+    replaced = backend()
+    assert replaced != first and asked == [False, True]
+    assert backend() == replaced and asked == [False, True, True]
 
 
 def test_a_background_round_that_meets_an_outage_says_so_in_one_line(

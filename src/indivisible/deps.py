@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
+from anyio import CancelScope
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from indivisible.auth import service as auth_service
 from indivisible.auth.principal import Actor
@@ -24,17 +26,36 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """The request owns the transaction: commit if the route succeeds, roll back if it raises."""
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request owns the transaction: commit if the route succeeds, roll back if it raises.
+
+    An async dependency, so that opening the session, which does no I/O for a read, costs no
+    hop to a worker thread and back (benchmarks/README.md, "The cost of every request"); what
+    waits on the database runs in a worker thread, as sync routes do.
+    """
     session: Session = request.app.state.session_factory()
     try:
         if request.method not in SAFE_METHODS:
-            session.connection(execution_options={WRITES: True})
+            # A connection now, marked as writing: on SQLite the write lock, which may wait.
+            await run_in_threadpool(session.connection, execution_options={WRITES: True})
         yield session
-        session.commit()
+        await run_in_threadpool(_commit_and_close, session)
     except BaseException:
-        session.rollback()
+        # Even when the request is cancelled (the client left): the connection goes back clean.
+        with CancelScope(shield=True):
+            await run_in_threadpool(_roll_back_and_close, session)
         raise
+
+
+def _commit_and_close(session: Session) -> None:
+    # A failed commit raises into get_db, which rolls back and closes.
+    session.commit()
+    session.close()
+
+
+def _roll_back_and_close(session: Session) -> None:
+    try:
+        session.rollback()
     finally:
         session.close()
 

@@ -89,6 +89,36 @@ def test_expired_tokens_are_refused(db: Session, accounts: dict[str, Account]) -
     assert err.value.code == "token_expired"
 
 
+def test_a_tokens_last_use_is_recorded_to_the_minute(
+    db: Session, accounts: dict[str, Account]
+) -> None:
+    token = db.scalars(
+        select(ApiToken).where(ApiToken.token_hash == digest(accounts["liaison"].token))
+    ).one()
+    assert token.last_used_at is None
+    actor = service.resolve_token(db, accounts["liaison"].token)
+    assert (actor.role, actor.state_code, actor.label) == (
+        Role.liaison,
+        "KAZ",
+        "principal:t-liaison",
+    )
+    db.flush()
+    db.refresh(token)
+    first = token.last_used_at
+    assert first is not None
+    service.resolve_token(db, accounts["liaison"].token)
+    db.flush()
+    db.refresh(token)
+    assert token.last_used_at == first, "within the minute: no write"
+    token.last_used_at = first - timedelta(minutes=2)
+    db.flush()
+    service.resolve_token(db, accounts["liaison"].token)
+    db.flush()
+    db.refresh(token)
+    assert token.last_used_at is not None
+    assert service._aware(token.last_used_at) > service._aware(first)
+
+
 def test_a_secretariat_principal_acts_for_its_organisation(
     db: Session, accounts: dict[str, Account]
 ) -> None:

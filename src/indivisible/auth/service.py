@@ -302,22 +302,31 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
 
 
 def resolve_token(session: Session, secret: str) -> Actor:
-    row = session.execute(repository.token_by_hash(digest(secret))).first()
+    row = session.execute(repository.TOKEN_BY_HASH, {"token_hash": digest(secret)}).first()
     if row is None:
         raise NotAuthenticated(_("Unknown API token."), code="bad_token")
-    token, principal = row
     moment = now()
-    if token.revoked_at is not None:
+    if row.revoked_at is not None:
         raise NotAuthenticated(_("This API token was revoked."), code="token_revoked")
-    if token.expires_at is not None and _aware(token.expires_at) <= moment:
+    if row.expires_at is not None and _aware(row.expires_at) <= moment:
         raise NotAuthenticated(_("This API token has expired."), code="token_expired")
-    if not principal.active:
+    if not row.active:
         raise NotAuthenticated(_("This account is disabled."), code="account_disabled")
     # Recorded to the minute, not on every request: a TAXII client paging through a collection
-    # would otherwise turn each read into a write.
-    if token.last_used_at is None or moment - _aware(token.last_used_at) > LAST_USED_RESOLUTION:
-        token.last_used_at = moment
-    return actor_for(session, principal)
+    # would otherwise turn each read into a write. Written when the request commits, so a read
+    # holds SQLite's write lock for no longer than it did.
+    if row.last_used_at is None or moment - _aware(row.last_used_at) > LAST_USED_RESOLUTION:
+        token = session.get(ApiToken, row.id)
+        if token is not None:
+            token.last_used_at = moment
+    return Actor(
+        label=f"principal:{row.username}",
+        role=Role(row.role),
+        principal_id=row.principal_id,
+        state_code=row.state_code,
+        body_code=row.body_code,
+        organisation_code=row.organisation_code,
+    )
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
