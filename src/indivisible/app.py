@@ -438,43 +438,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse(body, status_code=500, media_type=PROBLEM, headers=SECURITY_HEADERS)
 
-    from indivisible.auth.api import router as auth_router
-    from indivisible.registry.api import router as registry_router
-    from indivisible.web.apidocs import router as apidocs_router
-    from indivisible.web.pages import mount as mount_web
-
-    app.include_router(apidocs_router)
     from indivisible.audit.api import log_router as audit_log_router
     from indivisible.audit.api import router as audit_router
-
-    app.include_router(auth_router)
-    app.include_router(audit_router)
-    app.include_router(audit_log_router)
-    app.include_router(registry_router)
+    from indivisible.auth.api import router as auth_router
+    from indivisible.cbm.api import router as cbm_router
+    from indivisible.crisis.api import router as crisis_router
+    from indivisible.registry.api import router as registry_router
     from indivisible.sharing.api import router as sharing_router
     from indivisible.sharing.taxii import router as taxii_router
-
-    app.include_router(sharing_router)
-    app.include_router(taxii_router)
-    from indivisible.cbm.api import router as cbm_router
-    from indivisible.web.cbm_pages import router as cbm_pages
-
-    app.include_router(cbm_router)
-    app.include_router(cbm_pages)
-    from indivisible.web.sharing_pages import router as sharing_pages
-
-    app.include_router(sharing_pages)
-    from indivisible.crisis.api import router as crisis_router
-
-    app.include_router(crisis_router)
-    from indivisible.web.crisis_pages import router as crisis_pages
-
-    app.include_router(crisis_pages)
     from indivisible.warning.api import router as warning_router
+    from indivisible.web.apidocs import router as apidocs_router
+    from indivisible.web.cbm_pages import router as cbm_pages
+    from indivisible.web.crisis_pages import router as crisis_pages
+    from indivisible.web.pages import mount as mount_web
+    from indivisible.web.sharing_pages import router as sharing_pages
     from indivisible.web.warning_pages import router as warning_pages
 
-    app.include_router(warning_router)
-    app.include_router(warning_pages)
+    # A request is matched against the routers in this order, each route tried in turn: with
+    # FastAPI's included routers that cost up to half a millisecond a request for those near
+    # the end (benchmarks/README.md, "The cost of every request"). So the routes machines call
+    # most come first: CBM notifications and TAXII, then the other APIs, then the web UI. No
+    # two routers' paths overlap, so the order changes nothing else.
+    for router in (
+        cbm_router,
+        taxii_router,
+        crisis_router,
+        registry_router,
+        warning_router,
+        sharing_router,
+        auth_router,
+        audit_router,
+        audit_log_router,
+        cbm_pages,
+        sharing_pages,
+        crisis_pages,
+        warning_pages,
+        apidocs_router,
+    ):
+        app.include_router(router)
 
     @app.get("/api/v1/health", tags=["node"])
     def health() -> dict[str, str]:
