@@ -387,24 +387,17 @@ def test_a_node_that_requires_signed_objects_refuses_unsigned_ones_everywhere(
         form = client.get("/sharing/submit")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert csrf is not None
-        sent = client.post(
-            "/sharing/submit",
-            data={"csrf": csrf.group(1), "name": "Unsigned", "type": "indicator",
-                  "pattern": "[ipv4-addr:value = '198.51.100.7']", "collection": target.id,
-                  "distribution": "node"},
-        )  # fmt: skip
+        form_data = {"csrf": csrf.group(1), "name": "Unsigned", "type": "indicator",
+                     "pattern": "[ipv4-addr:value = '198.51.100.7']", "collection": target.id,
+                     "distribution": "node"}  # fmt: skip
+        sent = client.post("/sharing/submit", data=form_data)
         assert sent.status_code == 422
         # Under the form, not the pattern: the pattern is fine, the form cannot sign.
         refusal = re.search(r'id="error-form">([^<]*)<', sent.text)
         assert refusal is not None and "accepts only objects signed by their state" in refusal[1]
         assert 'id="error-pattern"' not in sent.text
         client.cookies.set("indivisible_lang", "ru")
-        in_russian = client.post(
-            "/sharing/submit",
-            data={"csrf": csrf.group(1), "name": "Unsigned", "type": "indicator",
-                  "pattern": "[ipv4-addr:value = '198.51.100.7']", "collection": target.id,
-                  "distribution": "node"},
-        )  # fmt: skip
+        in_russian = client.post("/sharing/submit", data=form_data)
         assert in_russian.status_code == 422
         translated = translations("ru").gettext(signatures.REASONS["required"])
         assert translated != signatures.REASONS["required"]

@@ -6,8 +6,9 @@ import base64
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session
 
 from indivisible.audit.service import record_change, snapshot
@@ -51,10 +52,15 @@ def actor_for(session: Session, principal: Principal) -> Actor:
     if principal.body_code:
         body = session.get(Body, principal.body_code)
         organisation = body.organisation_code if body else None
+    return _actor(principal, principal.id, organisation)
+
+
+def _actor(principal: Principal | Row[Any], principal_id: int, organisation: str | None) -> Actor:
+    """``principal``: the mapped row, or plain columns of the same names."""
     return Actor(
         label=f"principal:{principal.username}",
         role=Role(principal.role),
-        principal_id=principal.id,
+        principal_id=principal_id,
         state_code=principal.state_code,
         body_code=principal.body_code,
         organisation_code=organisation,
@@ -316,14 +322,7 @@ def resolve_token(session: Session, secret: str) -> Actor:
     # would otherwise turn each read into a write. One UPDATE in the request's transaction.
     if row.last_used_at is None or moment - _aware(row.last_used_at) > LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=moment))
-    return Actor(
-        label=f"principal:{row.username}",
-        role=Role(row.role),
-        principal_id=row.principal_id,
-        state_code=row.state_code,
-        body_code=row.body_code,
-        organisation_code=row.organisation_code,
-    )
+    return _actor(row, row.principal_id, row.organisation_code)
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
