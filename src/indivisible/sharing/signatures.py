@@ -145,17 +145,17 @@ def check(
 ) -> tuple[Claim | None, Refusal | None]:
     """The state signature of an object a node is about to store, checked against the keys
     registered here: (the claim, None) when it verifies, (None, None) when the object is
-    unsigned and may be, (None, the reason) when it must be refused."""
+    unsigned and may be, (None, why) when it must be refused."""
     found = claim(obj)
     if found is None:
-        return None, (_message("required", None) if required else None)
+        return None, (_refusal("required", None) if required else None)
     if isinstance(found, str):
-        return None, _message(found, None)
+        return None, _refusal(found, None)
     signed_at = _moment(found.signed_at)
     if signed_at is None:
-        return None, _message("malformed", found)
+        return None, _refusal("malformed", found)
     if signed_at > now + CLOCK_SKEW:
-        return None, _message("signed_in_future", found)
+        return None, _refusal("signed_in_future", found)
     try:
         signature = DetachedSignature(key_id=found.key_id, signature=found.signature)
         verdict = keys.check(
@@ -168,11 +168,11 @@ def check(
             ),
         )
     except ValueError:  # a key id, state or signature of the wrong shape (pydantic)
-        return None, _message("malformed", found)
+        return None, _refusal("malformed", found)
     except InvalidInput:
-        return None, _message("not_canonical", found)
+        return None, _refusal("not_canonical", found)
     if not verdict.valid:
-        return None, _message(verdict.reason, found)
+        return None, _refusal(verdict.reason, found)
     return found, None
 
 
@@ -191,7 +191,7 @@ class Refusal:
         )
 
 
-def _message(reason: str, found: Claim | None) -> Refusal:
+def _refusal(reason: str, found: Claim | None) -> Refusal:
     return Refusal(reason, found.key_id[:40] if found else "", found.state[:10] if found else "")
 
 
