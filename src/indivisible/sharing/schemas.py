@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from indivisible.registry.schemas import OrgCode, StateCode
 from indivisible.schemas import Input
+from indivisible.sharing.signatures import Refusal
 
 
 class Distribution(StrEnum):
@@ -51,11 +52,9 @@ class Outcome(BaseModel):
     id: str | None
     version: str | None = None
     message: str | None = None
-    # A refused state signature: the key of ``signatures.REASONS`` and what fills it in, so
-    # that a page can say it in the reader's language and by the right field. Not part of
-    # the TAXII status, whose message is in English.
-    signature_reason: str | None = Field(default=None, exclude=True)
-    signature_params: dict[str, str] = Field(default_factory=dict, exclude=True)
+    # Why a state signature was refused, so that a page can say it in the reader's language
+    # and by the right field. Not part of the TAXII status, whose message is in English.
+    refusal: Refusal | None = Field(default=None, exclude=True)
 
 
 class SubmitResult(BaseModel):

@@ -244,10 +244,7 @@ def _store(
                     id=stix_id if isinstance(stix_id, str) else None,
                     version=version,
                     message="; ".join(errors),
-                    signature_reason=refused.reason if refused else None,
-                    signature_params={"key": refused.key, "state": refused.state}
-                    if refused
-                    else {},
+                    refusal=refused,
                 )
             )
             continue

@@ -18,7 +18,7 @@ from indivisible.auth.principal import Actor
 from indivisible.deps import DbSession, RowId
 from indivisible.errors import IndivisibleError
 from indivisible.i18n import _
-from indivisible.sharing import pushes, repository, service, signatures
+from indivisible.sharing import pushes, repository, service
 from indivisible.sharing.markings import Tlp
 from indivisible.sharing.schemas import Distribution, GroupCreate, MemberCreate, Release
 from indivisible.web.pages import LABELS, Page, WebPage
@@ -202,7 +202,11 @@ async def submit(page: WebPage, session: DbSession) -> Response:
         obj = _stix_object(values)
         # A form cannot sign: on a node that takes only objects their state signed, the
         # service refuses this one, and the page says why.
-        rule = pushes.Proof(None, False, page.request.app.state.settings.signed_objects_required)
+        rule = pushes.Proof(
+            header=None,
+            allow_unsigned=False,
+            signed_objects_required=page.request.app.state.settings.signed_objects_required,
+        )
         result = service.submit(session, actor, collection, [obj], release, proof=rule)
     except ValidationError as exc:
         for err in exc.errors():
@@ -214,10 +218,9 @@ async def submit(page: WebPage, session: DbSession) -> Response:
         return _submit_form(page, session, values, errors, status=exc.status)
     if result.failures:
         failure = result.failures[0]
-        if failure.signature_reason:
+        if failure.refusal is not None:
             # About the whole form, which cannot sign: in the reader's language.
-            refusal = signatures.Refusal(failure.signature_reason, **failure.signature_params)
-            errors["form"] = refusal.text(page.gettext)
+            errors["form"] = failure.refusal.text(page.gettext)
         else:
             # The OASIS validator's message, shown by the field it is most likely about.
             errors["pattern" if obj["type"] == "indicator" else "form"] = failure.message or ""
