@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from indivisible.registry.models import (
     Agreement,
@@ -18,6 +19,13 @@ from indivisible.registry.models import (
 )
 
 
+def _membership_valid_on(on: date) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Membership.valid_from <= on,
+        or_(Membership.valid_to.is_(None), Membership.valid_to > on),
+    )
+
+
 def memberships_on(
     on: date,
     *,
@@ -25,10 +33,7 @@ def memberships_on(
     state: str | None = None,
     statuses: Collection[str] | None = None,
 ) -> Select[tuple[Membership]]:
-    stmt = select(Membership).where(
-        Membership.valid_from <= on,
-        or_(Membership.valid_to.is_(None), Membership.valid_to > on),
-    )
+    stmt = select(Membership).where(*_membership_valid_on(on))
     if organisation is not None:
         stmt = stmt.where(Membership.organisation_code == organisation)
     if state is not None:
@@ -64,8 +69,28 @@ def agreements_in_force(on: date) -> Select[tuple[Agreement]]:
     )
 
 
-def parties_valid_on(on: date, agreements: Collection[str]) -> Select[tuple[AgreementParty]]:
-    return select(AgreementParty).where(
+def membership_statuses_on(on: date) -> Select[tuple[str, str, str]]:
+    """(organisation, state, status) of every membership on a date: plain columns, because
+    the bindings of a date read all of them and need nothing else (a few hundred rows)."""
+    return (
+        select(Membership.organisation_code, Membership.state_code, Membership.status)
+        .where(*_membership_valid_on(on))
+        .order_by(Membership.organisation_code, Membership.state_code)
+    )
+
+
+def party_terms_valid_on(on: date, agreements: Collection[str]) -> Select[Any]:
+    """How each party takes part in the agreements on a date, as plain columns (see above)."""
+    return select(
+        AgreementParty.id,
+        AgreementParty.agreement_code,
+        AgreementParty.state_code,
+        AgreementParty.members_of,
+        AgreementParty.statuses,
+        AgreementParty.side,
+        AgreementParty.uncertain,
+        AgreementParty.from_precision,
+    ).where(
         AgreementParty.agreement_code.in_(list(agreements)),
         or_(AgreementParty.valid_from.is_(None), AgreementParty.valid_from <= on),
         or_(AgreementParty.valid_to.is_(None), AgreementParty.valid_to > on),

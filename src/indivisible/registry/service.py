@@ -1107,13 +1107,15 @@ def _forget_bindings(session: Session) -> None:
 def _compute_bindings(session: Session, on: date) -> _Bindings:
     agreements = {a.code: a for a in session.scalars(repository.agreements_in_force(on))}
     parties: dict[str, dict[str, _Party]] = defaultdict(dict)
-    status_of = {
-        (m.organisation_code, m.state_code): m.status
-        for m in session.scalars(repository.memberships_on(on))
-    }
+    status_of: dict[tuple[str, str], str] = {}
+    # An organisation's members, so that a party named as "members of" it reads them alone.
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for org, state, status in session.execute(repository.membership_statuses_on(on)):
+        status_of[org, state] = status
+        members[org].append((state, status))
     if not agreements:
         return _Bindings(agreements, {}, status_of)
-    rows = session.scalars(repository.parties_valid_on(on, agreements)).all()
+    rows = session.execute(repository.party_terms_valid_on(on, agreements)).all()
     # A state named directly wins over the same state reached through an organisation.
     for party in sorted(rows, key=lambda p: (p.state_code is None, p.id)):
         agreement = agreements[party.agreement_code]
@@ -1126,13 +1128,14 @@ def _compute_bindings(session: Session, on: date) -> _Bindings:
                 ),
             )
         elif party.members_of is not None:
+            org = party.members_of
             allowed = set((party.statuses or "member").split(","))
-            for (org, state), status in status_of.items():
-                if org == party.members_of and status in allowed:
-                    parties[party.agreement_code].setdefault(
-                        state,
-                        _Party(f"members_of:{org}", party.side, party.uncertain, org, approximate),
-                    )
+            # One value for every member it reaches: it says how, not who.
+            through = _Party(f"members_of:{org}", party.side, party.uncertain, org, approximate)
+            bound = parties[party.agreement_code]
+            for state, status in members.get(org, ()):
+                if status in allowed:
+                    bound.setdefault(state, through)
     return _Bindings(agreements, dict(parties), status_of)
 
 
