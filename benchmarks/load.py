@@ -99,8 +99,15 @@ MIX: tuple[Operation, ...] = (
     Operation("cbm_notify", 8, True, "POST /api/v1/cbm/notifications (signed)"),
     Operation("crisis_position", 6, True, "POST /api/v1/crisis/decisions/{id}/positions (signed)"),
     Operation("taxii_add", 8, True, "POST .../objects/: indicator, malware, relationship"),
+    # Not in the mix: what any request costs here (the harness, uvicorn, the middleware, no
+    # token and no database). `--mix` with this alone measures the floor under the target.
+    Operation("node_health", 0, False, "GET /api/v1/health (the floor; not in the mix)"),
 )
 WRITES = {op.name: op.writes for op in MIX}
+# Run alone after the mix, in the same run and on the same node: what any request costs here
+# (the harness, uvicorn and the middleware), then the cheapest authenticated read (a token,
+# a session and two short lists). If the second misses the target alone, no mix can meet it.
+CONTROLS = ("node_health", "warning_alerts")
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -275,6 +282,8 @@ class Client:
             return Planned("GET", f"/api/v1/crisis/crises/{self.spec['crisis']}", 200)
         if op == "warning_alerts":
             return Planned("GET", "/api/v1/warning/alerts", 200)
+        if op == "node_health":
+            return Planned("GET", "/api/v1/health", 200)
         if op == "warning_dashboard":
             return Planned("GET", "/api/v1/warning/dashboard", 200, {"country": self.state})
         if op == "registry_members":
@@ -1178,6 +1187,33 @@ def tables(results: list[dict[str, Any]], title: str) -> list[Any]:
     return [main, per_op]
 
 
+def control_table(controls: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "operation alone", "clients", "req/s", "p50 ms", "p99 ms", "errors",
+        "node CPU ms/request", "CPU srv/pg/gen/other", "target",
+        title="Controls: one operation alone, after the levels, on the same node",
+        caption="node CPU: the server's workers and PostgreSQL, per answered request",
+    )  # fmt: skip
+    for c in controls:
+        cpu = c["cpu_cores"]
+        table.add_row(
+            c["operation"],
+            f"{c['clients']}",
+            figure(c["throughput"]),
+            figure(c["p50_ms"]),
+            figure(c["p99_ms"]),
+            f"{c['errors']}",
+            figure(c["node_cpu_ms_per_request"], 2),
+            "-"
+            if cpu is None
+            else "/".join(f"{cpu[k]:.2f}" for k in ("server", "postgres", "generators", "other")),
+            verdict(c),
+        )
+    return table
+
+
 def package_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
@@ -1266,6 +1302,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--mix", help="weights to change, e.g. warning_dashboard=1,taxii_add=20")
     parser.add_argument(
+        "--controls",
+        default=",".join(CONTROLS),
+        help="operations run alone after the levels, at the target's clients (or the largest "
+        "level), as controls for the mix; '' for none",
+    )
+    parser.add_argument(
         "--events",
         type=int,
         default=200_000,
@@ -1325,6 +1367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     weights = parse_mix(args.mix)
+    control_names = [name.strip() for name in args.controls.split(",") if name.strip()]
+    unknown = [name for name in control_names if name not in WRITES]
+    if unknown:
+        raise SystemExit(f"--controls: unknown operation(s) {', '.join(unknown)}")
     url = args.database_url
     sqlite = url.startswith("sqlite")
     workers = 1 if sqlite else max(1, args.workers)
@@ -1358,6 +1404,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(
                     run_level(clients, processes, fixture, node, server, args, weights, log)
                 )
+            controls = []
+            alone_at = TARGET_CLIENTS if TARGET_CLIENTS in levels else max(levels)
+            for name in control_names:
+                log(f"control: {name} alone, {alone_at} clients…")
+                only = {op.name: (1.0 if op.name == name else 0.0) for op in MIX}
+                processes = args.client_processes or math.ceil(alone_at / 100)
+                controls.append(
+                    {
+                        "operation": name,
+                        **run_level(alone_at, processes, fixture, node, server, args, only, log),
+                    }
+                )
             server_log_errors = server.log_path.read_text(errors="replace").count("Traceback")
     except Exception:
         console.print(f"[red]failed[/red]; work directory kept: {workdir}")
@@ -1388,6 +1446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         highlight=False,
                         soft_wrap=True,
                     )
+    if controls:
+        console.print(control_table(controls))
     at_target = next((r for r in results if r["clients"] == TARGET_CLIENTS), None)
     if at_target is None:
         console.print(f"Target: {TARGET_CLIENTS} clients not measured in this run.")
@@ -1442,6 +1502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "server_log_tracebacks": server_log_errors,
                 "seconds": total_seconds,
                 "results": results,
+                "controls": controls,
             },
             indent=1,
         )

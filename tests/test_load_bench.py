@@ -79,6 +79,15 @@ def test_the_quick_run_reports_every_level(database_url: str, tmp_path: Path) ->
     sent = {op for level in levels for op, o in level["operations"].items() if o["requests"]}
     assert sent & WRITES and sent - WRITES
 
+    # The controls: each operation alone, at the largest level, after the mix.
+    controls = result["controls"]
+    assert [c["operation"] for c in controls] == ["node_health", "warning_alerts"]
+    for control in controls:
+        assert control["clients"] == QUICK_LEVELS[-1]
+        assert set(control["operations"]) == {control["operation"]}
+        assert control["operations"][control["operation"]]["requests"] == control["requests"] > 0
+        assert isinstance(control["target_met"], bool)
+
     # The table: one row per level, each judged against the target.
     table = done.stdout
     assert "Load:" in table
@@ -86,14 +95,26 @@ def test_the_quick_run_reports_every_level(database_url: str, tmp_path: Path) ->
         row = next(line for line in table.splitlines() if line.startswith(f"│ {level['clients']} "))
         assert ("PASS" in row) or ("MISS" in row)
     assert str(report) in table.replace("\n", "")
+    assert "Controls: one operation alone" in table
+    for control in controls:
+        assert any(line.startswith(f"│ {control['operation']} ") for line in table.splitlines())
 
     if database_url.startswith("postgresql"):
         # On PostgreSQL a tiny run has no reason to fail a request: every answer must be the
         # expected one. (On SQLite the audit sealer's commits make some writes answer 503,
         # a documented limit of the single-file database, so errors are not asserted there.)
-        assert all(level["errors"] == 0 and level["warmup_errors"] == 0 for level in levels), [
-            level["error_samples"] for level in levels
+        measured = [*levels, *controls]
+        assert all(r["errors"] == 0 and r["warmup_errors"] == 0 for r in measured), [
+            r["error_samples"] for r in measured
         ]
+
+
+def test_an_unknown_control_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    target = tmp_path / "never.db"
+    done = bench("--quick", "--database-url", f"sqlite:///{target}", "--controls", "nothing")
+    assert done.returncode != 0
+    assert "--controls: unknown operation(s) nothing" in done.stderr
+    assert not target.exists()
 
 
 def test_a_database_it_did_not_create_is_left_alone(tmp_path: Path) -> None:
