@@ -200,6 +200,84 @@ def test_listing_crises_costs_the_same_however_many_there_are(
     assert client.get(path, headers=tokens["usa"]).json() == []
 
 
+def open_operation(
+    client: TestClient, tokens: dict[str, dict[str, str]], crisis: int, contributor: str = "rus"
+) -> None:
+    """An adopted decision on the crisis and an operation with a row of every kind it has:
+    a task, a withdrawal plan, a pledge and a contingent with its steps (of ``contributor``,
+    not the affected state), a situation report."""
+    decision = open_decision(client, tokens, crisis)
+    closed = client.post(
+        f"/api/v1/crisis/decisions/{decision}/close",
+        json={"time_zone": "Asia/Almaty", "decided_at": "2022-01-06T12:00:00+06:00"},
+        headers=tokens["csto"],
+    )
+    assert closed.json()["result"] == "adopted", closed.text
+    zone = {"time_zone": "Asia/Almaty"}
+    made = client.post(
+        f"/api/v1/crisis/crises/{crisis}/operation",
+        json={
+            **zone, "decision": decision, "name": "Test operation", "mandate": "Guard (fictional).",
+            "area": "Almaty", "planned_start": "2022-01-07T08:00:00+06:00",
+            "planned_end": "2022-01-20T08:00:00+06:00",
+            "tasks": [{"title": "Guard the airport", "place": "Almaty"}],
+        },
+        headers=tokens["csto"],
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    base = f"/api/v1/crisis/operations/{made.json()['id']}"
+    steps = [
+        ("put", f"{base}/withdrawal-plan", "csto", {
+            **zone, "planned_start": "2022-01-13T08:00:00+06:00",
+            "planned_end": "2022-01-19T08:00:00+06:00", "text": "Leave by road."}),
+        ("post", f"{base}/pledges", contributor, {
+            **zone, "pledged_at": "2022-01-06T14:00:00+06:00", "personnel_low": 400,
+            "personnel_high": 500, "readiness_hours": 24}),
+        ("post", f"{base}/contingents", contributor, {
+            "name": "Battalion", "personnel_low": 450, "personnel_high": 450}),
+        ("post", f"{base}/reports", "csto", {
+            **zone, "at": "2022-01-07T10:00:00+06:00", "text": "Calm."}),
+    ]  # fmt: skip
+    for method, path, who, body in steps:
+        answer = client.request(method, path, json=body, headers=tokens[who])
+        assert answer.status_code in (200, 201), answer.text
+    contingent = answer.json()["contingents"][0]["id"]
+    for kind, at in (
+        ("departed", "2022-01-06T20:00:00+06:00"),
+        ("arrived", "2022-01-07T02:00:00+06:00"),
+    ):
+        answer = client.post(
+            f"/api/v1/crisis/contingents/{contingent}/steps",
+            json={**zone, "kind": kind, "at": at},
+            headers=tokens[contributor],
+        )
+        assert answer.status_code == 201, answer.text
+
+
+def test_listing_crises_with_operations_costs_the_same_however_many_there_are(
+    client: TestClient, db: Session, tokens: dict[str, dict[str, str]]
+) -> None:
+    first = open_crisis(client, tokens)
+    open_operation(client, tokens, first)
+    path = "/api/v1/crisis/crises"
+    one = costs(client, db, tokens, path)
+    for who in ("tjk", "rus"):
+        open_operation(client, tokens, open_crisis(client, tokens, who), "kaz")
+    assert costs(client, db, tokens, path) == one
+
+    listed = client.get(path, headers=tokens["kaz"]).json()
+    assert len(listed) == 3
+    for crisis in listed:
+        operation = crisis["operation"]
+        assert [len(operation[k]) for k in ("tasks", "pledges", "situation_reports")] == [1, 1, 1]
+        assert operation["withdrawal_plan"]["text"] == "Leave by road."
+        assert [e["kind"] for e in operation["contingents"][0]["events"]] == [
+            "departed",
+            "arrived",
+        ]
+    assert listed == one_at_a_time(db, [c["id"] for c in listed])
+
+
 def test_the_replayed_scenario_reads_as_the_one_crisis_read_model_gives(
     client: TestClient, db: Session, replayed: tuple[int, dict[str, dict[str, str]]]
 ) -> None:

@@ -10,6 +10,8 @@ event outbox, in the same transaction as the change.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -607,34 +609,73 @@ def operation_for_crisis(session: Session, crisis: Crisis) -> Operation | None:
 
 
 def operation_read(session: Session, operation: Operation) -> OperationRead:
-    tasks = session.scalars(
-        select(OperationTask)
-        .where(OperationTask.operation_id == operation.id)
-        .order_by(OperationTask.id)
-    ).all()
-    plan = session.get(WithdrawalPlan, operation.id)
-    pledges = session.scalars(
-        select(Pledge).where(Pledge.operation_id == operation.id).order_by(Pledge.state_code)
-    ).all()
-    contingents = session.scalars(
+    return operation_reads(session, [operation])[operation.id]
+
+
+def operation_reads(session: Session, operations: Sequence[Operation]) -> dict[int, OperationRead]:
+    """Read models of operations, by id: each kind of row read with one statement for all of
+    them, so that a list of crises with operations costs what a list of one does."""
+    if not operations:
+        return {}
+    ids = [o.id for o in operations]
+    tasks: dict[int, list[OperationTask]] = defaultdict(list)
+    for task in session.scalars(
+        select(OperationTask).where(OperationTask.operation_id.in_(ids)).order_by(OperationTask.id)
+    ):
+        tasks[task.operation_id].append(task)
+    plans = {
+        plan.operation_id: plan
+        for plan in session.scalars(
+            select(WithdrawalPlan).where(WithdrawalPlan.operation_id.in_(ids))
+        )
+    }
+    pledges: dict[int, list[Pledge]] = defaultdict(list)
+    for pledge in session.scalars(
+        select(Pledge).where(Pledge.operation_id.in_(ids)).order_by(Pledge.state_code)
+    ):
+        pledges[pledge.operation_id].append(pledge)
+    contingents: dict[int, list[Contingent]] = defaultdict(list)
+    for contingent in session.scalars(
         select(Contingent)
-        .where(Contingent.operation_id == operation.id)
+        .where(Contingent.operation_id.in_(ids))
         .order_by(Contingent.state_code, Contingent.name)
-    ).all()
-    steps: dict[int, list[DeploymentEvent]] = {c.id: [] for c in contingents}
-    if contingents:
+    ):
+        contingents[contingent.operation_id].append(contingent)
+    steps: dict[int, list[DeploymentEvent]] = {
+        c.id: [] for found in contingents.values() for c in found
+    }
+    if steps:
         for step in session.scalars(
             select(DeploymentEvent)
             .where(DeploymentEvent.contingent_id.in_(steps))
             .order_by(DeploymentEvent.at, DeploymentEvent.id)
         ):
             steps[step.contingent_id].append(step)
-    state_of = {c.id: c.state_code for c in contingents}
-    reports = session.scalars(
+    reports: dict[int, list[SituationReport]] = defaultdict(list)
+    for report in session.scalars(
         select(SituationReport)
-        .where(SituationReport.operation_id == operation.id)
+        .where(SituationReport.operation_id.in_(ids))
         .order_by(SituationReport.at, SituationReport.id)
-    ).all()
+    ):
+        reports[report.operation_id].append(report)
+    return {
+        o.id: _operation_read(
+            o, tasks[o.id], plans.get(o.id), pledges[o.id], contingents[o.id], steps, reports[o.id]
+        )
+        for o in operations
+    }
+
+
+def _operation_read(
+    operation: Operation,
+    tasks: list[OperationTask],
+    plan: WithdrawalPlan | None,
+    pledges: list[Pledge],
+    contingents: list[Contingent],
+    steps: dict[int, list[DeploymentEvent]],
+    reports: list[SituationReport],
+) -> OperationRead:
+    state_of = {c.id: c.state_code for c in contingents}
     return OperationRead(
         id=operation.id,
         crisis=operation.crisis_id,

@@ -505,10 +505,10 @@ def read_models(
     session: Session, crises: Sequence[Crisis], attachment: Attachment | None = None
 ) -> list[CrisisRead]:
     """Each crisis as readers see it, read for all of them at once: each kind of row with one
-    statement for every crisis listed, instead of a few per crisis and per decision (an
-    operation's own rows are still read per operation). ``operations.read_model`` is this for
-    a list of one; tests/crisis/test_read_cost.py checks that a crisis reads the same alone
-    and among others."""
+    statement for every crisis listed, instead of a few per crisis, per decision and per
+    operation. ``operations.read_model`` is this for a list of one;
+    tests/crisis/test_read_cost.py checks that a crisis reads the same alone and among
+    others."""
     # operations builds on this module, so it can only be imported once both are loaded.
     from indivisible.crisis import operations
 
@@ -543,6 +543,7 @@ def read_models(
         o.crisis_id: o
         for o in session.scalars(select(Operation).where(Operation.crisis_id.in_(ids)))
     }
+    operation_reads = operations.operation_reads(session, list(operation_of.values()))
     request_signed = submissions.reads(
         session, "crisis.request", [str(r.id) for r in request_by_id.values()]
     )
@@ -599,7 +600,7 @@ def read_models(
                 )
                 for c in consultations[crisis.id]
             ],
-            operation=operations.operation_read(session, operation_of[crisis.id])
+            operation=operation_reads[operation_of[crisis.id].id]
             if crisis.id in operation_of
             else None,
         )
