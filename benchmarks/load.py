@@ -1129,6 +1129,13 @@ def meets_target(result: dict[str, Any]) -> bool:
 # --- output ----------------------------------------------------------------------------------
 
 
+def cpu_cell(cpu: dict[str, float] | None) -> str:
+    """Cores used by the server, PostgreSQL, the generators and the rest, as the tables show."""
+    if cpu is None:
+        return "-"
+    return "/".join(f"{cpu[k]:.2f}" for k in ("server", "postgres", "generators", "other"))
+
+
 def figure(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -1157,7 +1164,6 @@ def tables(results: list[dict[str, Any]], title: str) -> list[Any]:
         "(judged at every level); CPU in cores used on average",
     )  # fmt: skip
     for r in results:
-        cpu = r["cpu_cores"]
         main.add_row(
             f"{r['clients']}",
             f"{r['requests']:,}",
@@ -1167,9 +1173,7 @@ def tables(results: list[dict[str, Any]], title: str) -> list[Any]:
             figure(r["p99_ms"]),
             figure(r["max_ms"]),
             f"{r['errors']}",
-            "-"
-            if cpu is None
-            else "/".join(f"{cpu[k]:.2f}" for k in ("server", "postgres", "generators", "other")),
+            cpu_cell(r["cpu_cores"]),
             verdict(r) + (" *" if r["clients"] == TARGET_CLIENTS else ""),
         )
     per_op = Table("operation", *(f"{r['clients']} clients: n, p50/p99 ms, err" for r in results))
@@ -1197,7 +1201,6 @@ def control_table(controls: list[dict[str, Any]]) -> Any:
         caption="node CPU: the server's workers and PostgreSQL, per answered request",
     )  # fmt: skip
     for c in controls:
-        cpu = c["cpu_cores"]
         table.add_row(
             c["operation"],
             f"{c['clients']}",
@@ -1206,9 +1209,7 @@ def control_table(controls: list[dict[str, Any]]) -> Any:
             figure(c["p99_ms"]),
             f"{c['errors']}",
             figure(c["node_cpu_ms_per_request"], 2),
-            "-"
-            if cpu is None
-            else "/".join(f"{cpu[k]:.2f}" for k in ("server", "postgres", "generators", "other")),
+            cpu_cell(c["cpu_cores"]),
             verdict(c),
         )
     return table

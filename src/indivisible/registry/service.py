@@ -1107,11 +1107,13 @@ def _forget_bindings(session: Session) -> None:
 def _compute_bindings(session: Session, on: date) -> _Bindings:
     agreements = {a.code: a for a in session.scalars(repository.agreements_in_force(on))}
     parties: dict[str, dict[str, _Party]] = defaultdict(dict)
-    status_of: dict[tuple[str, str], str] = {}
+    status_of: dict[tuple[str, str], str] = {
+        (org, state): status
+        for org, state, status in session.execute(repository.membership_statuses_on(on))
+    }
     # An organisation's members, so that a party named as "members of" it reads them alone.
     members: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for org, state, status in session.execute(repository.membership_statuses_on(on)):
-        status_of[org, state] = status
+    for (org, state), status in status_of.items():
         members[org].append((state, status))
     if not agreements:
         return _Bindings(agreements, {}, status_of)
