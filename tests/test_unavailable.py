@@ -9,6 +9,7 @@ import asyncio
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,14 +248,20 @@ def test_a_connection_killed_mid_transaction_leaves_the_pool_healthy(
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if pid is not None:
                 conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            else:  # every connection of the node, idle in its pool
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": app.state.engine.url.database},
-                )
+                return
+            # Every connection of the node, idle in its pool. pg_terminate_backend only
+            # signals: the test is of connections the server has dropped, so it waits until
+            # their backends are gone (one still exiting is a request's 503, tested above).
+            others = (
+                "FROM pg_stat_activity WHERE datname = :name AND backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()"
+            )
+            name = {"name": app.state.engine.url.database}
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) {others}"), name)
+            deadline = time.monotonic() + 10
+            while conn.scalar(text(f"SELECT count(*) {others}"), name):
+                assert time.monotonic() < deadline, "the terminated backends did not exit"
+                time.sleep(0.01)
 
     @app.post("/api/v1/test-only/killed")
     def killed(session: DbSession) -> dict[str, int]:
