@@ -1369,7 +1369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     weights = parse_mix(args.mix)
     control_names = [name.strip() for name in args.controls.split(",") if name.strip()]
-    unknown = [name for name in control_names if name not in WRITES]
+    unknown = [name for name in control_names if name not in weights]
     if unknown:
         raise SystemExit(f"--controls: unknown operation(s) {', '.join(unknown)}")
     url = args.database_url

@@ -543,7 +543,7 @@ def read_models(
         o.crisis_id: o
         for o in session.scalars(select(Operation).where(Operation.crisis_id.in_(ids)))
     }
-    operation_reads = operations.operation_reads(session, list(operation_of.values()))
+    operation_read_of = operations.operation_reads(session, list(operation_of.values()))
     request_signed = submissions.reads(
         session, "crisis.request", [str(r.id) for r in request_by_id.values()]
     )
@@ -600,7 +600,7 @@ def read_models(
                 )
                 for c in consultations[crisis.id]
             ],
-            operation=operation_reads[operation_of[crisis.id].id]
+            operation=operation_read_of[operation_of[crisis.id].id]
             if crisis.id in operation_of
             else None,
         )
